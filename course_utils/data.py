@@ -1,0 +1,173 @@
+"""Small, offline, deterministic datasets.
+
+Every function takes a ``seed`` and uses its own ``numpy.random.Generator``, so calling it never
+changes global random state, and the same arguments always give the same arrays. Labels are
+integer arrays (``int64``); inputs are ``float64`` unless stated.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+XOR_CORNERS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+XOR_LABELS = np.array([0, 1, 1, 0])
+
+
+def _check_positive_int(name: str, value: int, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_non_negative(name: str, value: float) -> float:
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def make_xor(n: int = 4, noise: float = 0.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The XOR problem: points near the corners of the unit square, label 1 where exactly one
+    coordinate is 1.
+
+    With ``n=4`` and ``noise=0`` this is the truth table, in the order (0,0), (0,1), (1,0), (1,1).
+    For larger ``n`` the corners are used in turn (so the classes stay balanced), shuffled, and
+    moved by Gaussian noise of standard deviation ``noise``.
+
+    Returns:
+        X: (n, 2) float64, y: (n,) int64 in {0, 1}.
+
+    Raises:
+        ValueError: ``n`` < 1 or ``noise`` negative.
+    """
+    n = _check_positive_int("n", n)
+    noise = _check_non_negative("noise", noise)
+    rng = np.random.default_rng(seed)
+    idx = np.arange(n) % 4
+    if n > 4:
+        idx = rng.permutation(idx)
+    X = XOR_CORNERS[idx] + noise * rng.standard_normal((n, 2))
+    return X, XOR_LABELS[idx].astype(np.int64)
+
+
+def make_blobs(
+    n: int = 100, margin: float = 0.5, dim: int = 2, spread: float = 1.0, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two Gaussian blobs that a hyperplane through the origin separates with a known margin.
+
+    A unit normal ``w`` is drawn at random; class 1 lies on its positive side, class 0 on its
+    negative side, and every point is at distance at least ``margin`` from the hyperplane
+    ``w . x = 0`` (points closer than that are redrawn). This is the setting of the perceptron
+    convergence theorem: ``gamma >= margin`` and ``R = max ||x||``.
+
+    Args:
+        n: number of points (the classes differ in size by at most one).
+        margin: the guaranteed distance from every point to the separating hyperplane.
+        dim: input dimension (>= 1).
+        spread: standard deviation of each blob around its centre ``+-(margin + spread) w``.
+
+    Returns:
+        X: (n, dim) float64, y: (n,) int64 in {0, 1}, w: (dim,) unit normal with
+        ``(2 y - 1) * (X @ w) >= margin`` for every row.
+
+    Raises:
+        ValueError: for a non-positive ``n`` or ``dim``, a negative margin, or ``spread`` <= 0.
+    """
+    n = _check_positive_int("n", n)
+    dim = _check_positive_int("dim", dim)
+    margin = _check_non_negative("margin", margin)
+    if not spread > 0:
+        raise ValueError(f"spread must be > 0, got {spread!r}")
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal(dim)
+    w /= np.linalg.norm(w)
+    y = (np.arange(n) % 2).astype(np.int64)
+    sign = 2.0 * y - 1.0
+    X = np.empty((n, dim))
+    todo = np.arange(n)
+    while todo.size:  # rejection sampling: about 1 in 3 draws is kept even in the worst case
+        cand = sign[todo, None] * (margin + spread) * w + spread * rng.standard_normal((todo.size, dim))
+        ok = sign[todo] * (cand @ w) >= margin
+        X[todo[ok]] = cand[ok]
+        todo = todo[~ok]
+    perm = rng.permutation(n)
+    return X[perm], y[perm], w
+
+
+def make_spirals(
+    n: int = 300, classes: int = 2, noise: float = 0.2, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Interleaved spirals in the plane, one arm per class: not linearly separable.
+
+    Returns:
+        X: (n, 2) float64 roughly inside [-1, 1]^2, y: (n,) int64 in {0, ..., classes - 1}.
+
+    Raises:
+        ValueError: ``n`` < ``classes``, ``classes`` < 2, or ``noise`` negative.
+    """
+    classes = _check_positive_int("classes", classes, minimum=2)
+    n = _check_positive_int("n", n, minimum=classes)
+    noise = _check_non_negative("noise", noise)
+    rng = np.random.default_rng(seed)
+    y = (np.arange(n) % classes).astype(np.int64)
+    r = rng.uniform(0.05, 1.0, n)
+    theta = 4.0 * r + 2.0 * np.pi * y / classes + noise * rng.standard_normal(n)
+    X = np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1)
+    perm = rng.permutation(n)
+    return X[perm], y[perm]
+
+
+def load_digits(
+    seed: int = 0, test_size: float = 0.25
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-learn's bundled 8x8 handwritten digits (1,797 images, no download), scaled to [0, 1].
+
+    Returns:
+        X_train (n_train, 64), X_test (n_test, 64) float32 in [0, 1] (reshape to (-1, 8, 8) for
+        images), y_train (n_train,), y_test (n_test,) int64 in 0..9. The split is stratified and
+        fixed by ``seed``.
+
+    Raises:
+        ValueError: ``test_size`` not strictly between 0 and 1.
+    """
+    if not 0 < test_size < 1:
+        raise ValueError(f"test_size must be between 0 and 1 (exclusive), got {test_size!r}")
+    from sklearn.datasets import load_digits as _sk_load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = _sk_load_digits()
+    X = (bunch.data / 16.0).astype(np.float32)
+    y = bunch.target.astype(np.int64)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=test_size, random_state=seed, stratify=y
+    )
+    return X_train, X_test, y_train, y_test
+
+
+def make_mnist1d(
+    num_samples: int = 5000, seed: int = 42, train_split: float = 0.8
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """MNIST-1D (Greydanus, 2020): ten classes of length-40 signals, generated offline.
+
+    Uses the ``mnist1d`` package's ``make_dataset`` (its ``get_dataset`` would try the network).
+    ``make_dataset`` reseeds NumPy's global generator; the global state is restored afterwards, so
+    calling this changes nothing outside.
+
+    Returns:
+        X_train (n_train, 40), X_test (n_test, 40) float32, y_train, y_test int64 in 0..9.
+
+    Raises:
+        ValueError: ``num_samples`` < 10 or ``train_split`` not strictly between 0 and 1.
+    """
+    num_samples = _check_positive_int("num_samples", num_samples, minimum=10)
+    if not 0 < train_split < 1:
+        raise ValueError(f"train_split must be between 0 and 1 (exclusive), got {train_split!r}")
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.num_samples, args.seed, args.train_split = num_samples, seed, train_split
+    state = np.random.get_state()
+    try:
+        d = make_dataset(args)
+    finally:
+        np.random.set_state(state)
+    return (d["x"].astype(np.float32), d["x_test"].astype(np.float32),
+            d["y"].astype(np.int64), d["y_test"].astype(np.int64))

@@ -1,0 +1,194 @@
+"""Plots the notebooks share: decision boundaries, training curves, image grids, and the course style.
+
+Nothing here changes matplotlib's global state on import; :func:`use_course_style` does, when called.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+COURSE_STYLE: dict[str, Any] = {
+    "figure.figsize": (5.0, 3.6),
+    "figure.dpi": 80,          # small stored PNGs
+    "savefig.dpi": 80,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "image.cmap": "viridis",
+}
+
+#: two-class colours used by every decision-boundary plot (class 0, class 1)
+CLASS_COLOURS = ("#1f77b4", "#d62728")
+
+
+def use_course_style() -> None:
+    """Apply the course's matplotlib style (small figures, light grid) for the rest of the session."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update(COURSE_STYLE)
+
+
+def _axes(ax: Any) -> Any:
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots()
+    return ax
+
+
+def plot_decision_boundary(
+    predict_fn: Callable[[np.ndarray], np.ndarray], X: np.ndarray, y: np.ndarray, ax: Any = None,
+    resolution: int = 200, padding: float = 0.5, title: str | None = None,
+) -> Any:
+    """Colour the plane by ``predict_fn``'s class and scatter the labelled points on top.
+
+    Args:
+        predict_fn: maps an (m, 2) array to (m,) class labels (or scores; they are rounded after a
+            threshold at 0.5 when they are not integers).
+        X: (n, 2) points, y: (n,) integer labels.
+        ax: the axes to draw on (a new figure when None).
+        resolution: grid points per side.
+
+    Returns:
+        the matplotlib axes.
+
+    Raises:
+        ValueError: X is not (n, 2), y does not have n entries, or predict_fn returns the wrong size.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must have shape (n, 2), got {X.shape}")
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
+    ax = _axes(ax)
+    (x0, y0), (x1, y1) = X.min(0) - padding, X.max(0) + padding
+    gx, gy = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
+    grid = np.c_[gx.ravel(), gy.ravel()]
+    z = np.asarray(predict_fn(grid))
+    if hasattr(z, "detach"):
+        z = z.detach().cpu().numpy()
+    z = np.asarray(z).reshape(-1)
+    if z.size != grid.shape[0]:
+        raise ValueError(f"predict_fn returned {z.size} values for {grid.shape[0]} points")
+    if not np.issubdtype(z.dtype, np.integer):
+        z = (z > 0.5).astype(int)
+    classes = np.unique(np.concatenate([np.unique(y), np.unique(z)]))
+    from matplotlib.colors import ListedColormap
+
+    colours = list(CLASS_COLOURS) if len(classes) <= 2 else [f"C{i}" for i in range(len(classes))]
+    cmap = ListedColormap(colours[: len(classes)])
+    levels = np.arange(len(classes) + 1) - 0.5
+    ax.contourf(gx, gy, np.searchsorted(classes, z).reshape(gx.shape), levels=levels, cmap=cmap, alpha=0.25)
+    ax.scatter(X[:, 0], X[:, 1], c=np.searchsorted(classes, y), cmap=cmap, vmin=-0.5,
+               vmax=len(classes) - 0.5, s=18, edgecolors="k", linewidths=0.4)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_line(w: Sequence[float], b: float, ax: Any, **kwargs: Any) -> Any:
+    """Draw the line ``w[0] x1 + w[1] x2 + b = 0`` across the current axes limits.
+
+    Returns the Line2D, or None when ``w`` is zero (no line).
+    """
+    w = np.asarray(w, dtype=np.float64)
+    if w.shape != (2,):
+        raise ValueError(f"w must have shape (2,), got {w.shape}")
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    if np.allclose(w, 0):
+        return None
+    if abs(w[1]) > abs(w[0]):
+        xs = np.array([x0, x1])
+        ys = -(w[0] * xs + b) / w[1]
+    else:
+        ys = np.array([y0, y1])
+        xs = -(w[1] * ys + b) / w[0]
+    (line,) = ax.plot(xs, ys, **kwargs)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    return line
+
+
+def plot_history(history: Mapping[str, Sequence[float]], axes: Any = None, title: str | None = None) -> Any:
+    """Plot training curves: one panel for every key holding "loss", one for every "acc" key.
+
+    ``history`` maps names (``"loss"``, ``"val_loss"``, ``"acc"``, ``"val_acc"``, ...) to one value per
+    epoch, as :func:`course_utils.training.fit` returns it.
+
+    Returns:
+        the array of matplotlib axes.
+
+    Raises:
+        ValueError: ``history`` is empty or holds no loss and no accuracy series.
+    """
+    import matplotlib.pyplot as plt
+
+    losses = [k for k in history if "loss" in k]
+    accs = [k for k in history if "acc" in k]
+    if not losses and not accs:
+        raise ValueError(f"history has no 'loss' or 'acc' series (keys: {sorted(history)})")
+    groups = [g for g in (losses, accs) if g]
+    if axes is None:
+        _, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.2), squeeze=False)
+        axes = axes[0]
+    axes = np.atleast_1d(axes)
+    for ax, keys in zip(axes, groups):
+        for k in keys:
+            values = np.asarray(history[k], dtype=np.float64)
+            ax.plot(np.arange(1, len(values) + 1), values, label=k)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss" if keys is losses else "accuracy")
+        if keys is losses and all(np.all(np.asarray(history[k]) > 0) for k in keys):
+            ax.set_yscale("log")
+        ax.legend()
+    if title:
+        axes[0].figure.suptitle(title)
+    return axes
+
+
+def plot_images(
+    images: np.ndarray, labels: Sequence[Any] | None = None, ncols: int = 10, cmap: str = "gray_r",
+    size: float = 0.9,
+) -> Any:
+    """Show a grid of images (n, H, W) (or flat (n, H*W) with a square H = W) with optional titles.
+
+    Returns:
+        the matplotlib figure.
+
+    Raises:
+        ValueError: images are not (n, H, W) or square-flattened, or labels do not match n.
+    """
+    import matplotlib.pyplot as plt
+
+    imgs = np.asarray(images)
+    if imgs.ndim == 2:
+        side = int(round(np.sqrt(imgs.shape[1])))
+        if side * side != imgs.shape[1]:
+            raise ValueError(f"flat images of length {imgs.shape[1]} are not square; pass (n, H, W)")
+        imgs = imgs.reshape(-1, side, side)
+    if imgs.ndim != 3:
+        raise ValueError(f"images must be (n, H, W), got shape {imgs.shape}")
+    if labels is not None and len(labels) != len(imgs):
+        raise ValueError(f"{len(labels)} labels for {len(imgs)} images")
+    n = len(imgs)
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
+    for k, ax in enumerate(axes.ravel()):
+        ax.axis("off")
+        if k < n:
+            ax.imshow(imgs[k], cmap=cmap)
+            if labels is not None:
+                ax.set_title(str(labels[k]), fontsize=8)
+    return fig
