@@ -23,7 +23,14 @@ c.OverwriteCells.add_missing_cells = True
 
 # What a student sees in place of each solution region.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
-c.ClearSolutions.text_stub = {"python": "YOUR ANSWER HERE"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Releases are stored without outputs.
 c.ClearOutput.enabled = True
+
+# Feedback shows each test cell's code and result, but never the hidden tests' code (nbgrader keeps them
+# in autograded notebooks; by default its feedback would show them).
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -8,6 +8,7 @@ Submodules, each with one job:
 - :mod:`course_utils.plotting`   decision boundaries, training curves, the course style
 - :mod:`course_utils.training`   a short PyTorch fit loop with a progress bar and a history
 - :mod:`course_utils.runtime`    seeds and device
+- :mod:`course_utils.grading`    instructor tools on top of nbgrader (generate, submit, autograde, scores)
 
 Importing the package changes nothing global (no seeding, no plot style, no printing) and touches
 no network. Submodules are imported on first use so that ``import course_utils`` stays fast.
@@ -25,12 +26,12 @@ __version__ = "0.1.0"
 #: "Open in Colab" links use this value (a test keeps them in step).
 COURSE_REPO_URL = "https://github.com/open-deep-learning-course/course"
 
-_SUBMODULES = {"data", "gradcheck", "checks", "plotting", "training", "runtime"}
+_SUBMODULES = {"data", "gradcheck", "checks", "plotting", "training", "runtime", "grading"}
 
 __all__ = ["COURSE_REPO_URL", "get_device", "quiet", "set_seed", *sorted(_SUBMODULES)]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from course_utils import checks, data, gradcheck, plotting, runtime, training  # noqa: F401
+    from course_utils import checks, data, gradcheck, grading, plotting, runtime, training  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

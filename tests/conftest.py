@@ -1,0 +1,32 @@
+"""Shared fixtures: where the course is and which assignments it has."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and p.name[:2].isdigit())
+
+# Kernels started by the tests must not print ipykernel's TCP warning into captured stderr, and must not
+# use a GPU a developer happens to have (results are compared with CPU references).
+os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+def source_path(assignment: str) -> Path:
+    return ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+
+
+def release_path(assignment: str) -> Path:
+    return ROOT / "assignments" / assignment / f"{assignment}.ipynb"
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+# pytest-xdist runs two notebooks at once on a 2-core machine: one math thread per kernel avoids the
+# oversubscription that makes tiny PyTorch models many times slower. Kernels inherit this environment.
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")

@@ -1,0 +1,134 @@
+"""The grading pipeline end to end with nbgrader's real commands and gradebook, on a temporary copy of
+the course: generate the release into the gradebook, collect submissions, ``nbgrader autograde``, read
+the scores back from the gradebook.
+
+Submissions are the release as a student would hand it in: filled with the solution (100), blank (0),
+and tampered with (a test cell edited to ``pass``, a test cell deleted, its points inflated, its type
+changed: each graded as if untouched, so the wrong answer behind it still costs its points), and a
+runaway one (an infinite loop: graded within the timeout, not hung).
+"""
+from __future__ import annotations
+
+import html
+import re
+import time
+
+import nbformat
+import pytest
+from conftest import ASSIGNMENTS, ROOT, release_path, source_path
+from wrong_implementations import RUNAWAY, WRONG_IMPLEMENTATIONS
+
+from course_utils import grading
+
+pytestmark = pytest.mark.slow
+RUNAWAY_TIMEOUT = 5
+
+
+def _clean_wrong(assignment):
+    """Wrong implementations that affect only their own exercise."""
+    return [w for w in WRONG_IMPLEMENTATIONS[assignment] if not w.may_lose and len(w.loses) == 1]
+
+
+def _submissions(assignment):
+    """student id -> (notebook, expected total score)."""
+    source = grading.read_notebook(source_path(assignment))
+    release = grading.read_notebook(release_path(assignment))
+    filled = grading.fill_release(release, source)
+    points = grading.max_points(source)
+    subs = {"solution": (filled, 100.0), "blank": (release, 0.0)}
+    w1, w2, w3, w4 = _clean_wrong(assignment)[:4]
+
+    def broken(w):
+        return grading.edit_cell(filled, w.cell, w.old, w.new)
+
+    nb = broken(w1)
+    grading.find_cell(nb, w1.loses[0]).source = "pass"
+    subs["test_edited_to_pass"] = (nb, 100.0 - points[w1.loses[0]])
+
+    nb = broken(w2)
+    nb.cells.remove(grading.find_cell(nb, w2.loses[0]))
+    subs["test_cell_deleted"] = (nb, 100.0 - points[w2.loses[0]])
+
+    nb = broken(w3)
+    for cell in grading.graded_cells(nb).values():
+        cell.metadata["nbgrader"]["points"] = 1000
+    subs["points_inflated"] = (nb, 100.0 - points[w3.loses[0]])
+
+    nb = broken(w4)
+    test_cell = grading.find_cell(nb, w4.loses[0])
+    index = nb.cells.index(test_cell)
+    nb.cells[index] = nbformat.v4.new_markdown_cell("I turned the tests into text.", metadata=test_cell.metadata)
+    subs["test_cell_made_markdown"] = (nb, 100.0 - points[w4.loses[0]])
+    return subs
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory):
+    assignment = request.param
+    course = grading.copy_course(ROOT, tmp_path_factory.mktemp(f"course_{assignment}"))
+    grading.nbgrader(course, "generate_assignment", assignment, "--force")
+    subs = _submissions(assignment)
+    for student, (nb, _) in subs.items():
+        grading.submit(course, assignment, student, {f"{assignment}.ipynb": nb})
+    start = time.monotonic()
+    grading.nbgrader(course, "autograde", assignment, timeout=900)
+    elapsed = time.monotonic() - start
+
+    cell, fails = RUNAWAY[assignment]
+    release = grading.read_notebook(release_path(assignment))
+    runaway = grading.fill_release(release, grading.read_notebook(source_path(assignment)),
+                                   {cell: "while True:\n    pass"})
+    grading.submit(course, assignment, "runaway", {f"{assignment}.ipynb": runaway})
+    start = time.monotonic()
+    grading.nbgrader(course, "autograde", assignment, "--student=runaway",
+                     f"--Execute.timeout={RUNAWAY_TIMEOUT}", timeout=300)
+    runaway_elapsed = time.monotonic() - start
+    points = grading.max_points(grading.read_notebook(source_path(assignment)))
+    expected = {s: e for s, (_, e) in subs.items()}
+    expected["runaway"] = 100.0 - sum(points[g] for g in fails)
+    return {"assignment": assignment, "course": course, "expected": expected, "elapsed": elapsed,
+            "runaway_elapsed": runaway_elapsed, "scores": grading.gradebook_scores(course, assignment)}
+
+
+@pytest.mark.parametrize("student", ["solution", "blank", "test_edited_to_pass", "test_cell_deleted",
+                                     "points_inflated", "test_cell_made_markdown", "runaway"])
+def test_autograde_scores(graded, student):
+    scores = graded["scores"]
+    assert student in scores, f"no graded submission for {student}: the grader skipped or crashed on it"
+    got = scores[student]
+    assert got["max_score"] == 100.0, f"{student}: max score {got['max_score']} (metadata tampering?)"
+    assert got["score"] == graded["expected"][student], (
+        f"{student}: scored {got['score']}, expected {graded['expected'][student]}; cells: {got['cells']}")
+
+
+def test_runaway_submission_is_stopped_by_the_timeout(graded):
+    # a loop that never ends costs one cell timeout, not a hung grader
+    assert graded["runaway_elapsed"] < 60 + 3 * RUNAWAY_TIMEOUT, graded["runaway_elapsed"]
+
+
+def _hidden_and_visible(source):
+    """The hidden tests' lines, and every other line of the notebook."""
+    hidden, visible = [], []
+    for cell in source.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if line.strip() in ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"):
+                inside = line.strip() == "### BEGIN HIDDEN TESTS"
+                continue
+            (hidden if inside else visible).append(line.strip())
+    return hidden, set(visible)
+
+
+def test_feedback_hides_hidden_tests(graded):
+    course, assignment = graded["course"], graded["assignment"]
+    grading.nbgrader(course, "generate_feedback", assignment)
+    hidden, visible = _hidden_and_visible(grading.read_notebook(source_path(assignment)))
+    distinctive = [ln for ln in hidden if len(ln) > 20 and ln not in visible]
+    assert distinctive, "no hidden test to look for"
+    for student in ("solution", "blank"):
+        page = next((course / "feedback" / student / assignment).glob("*.html")).read_text()
+        text = html.unescape(re.sub(r"<[^>]+>", "", page))
+        assert "Visible tests for predict" in text or "visible tests" in text.lower(), \
+            f"{student}: the visible tests are missing from the feedback"
+        leaked = [ln for ln in distinctive if ln in text]
+        assert not leaked, f"{student}: hidden test code in the feedback: {leaked[:3]}"
