@@ -8,7 +8,7 @@ The full ``nbgrader autograde`` run is in test_autograde.py.
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, source_path
+from conftest import ASSIGNMENTS, ROOT, source_path
 from wrong_implementations import WRONG_IMPLEMENTATIONS
 
 from course_utils import grading
@@ -16,8 +16,9 @@ from course_utils import grading
 CASES = [(a, w) for a, ws in WRONG_IMPLEMENTATIONS.items() for w in ws]
 
 
-@pytest.mark.parametrize("assignment", sorted(WRONG_IMPLEMENTATIONS))
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_each_assignment_has_six_or_more_wrong_implementations(assignment):
+    assert assignment in WRONG_IMPLEMENTATIONS, f"no tests/wrong_implementations/topic_{assignment}.py"
     assert len(WRONG_IMPLEMENTATIONS[assignment]) >= 6
     graded = set(grading.max_points(grading.read_notebook(source_path(assignment))))
     covered = {g for w in WRONG_IMPLEMENTATIONS[assignment] for g in w.loses}
