@@ -11,7 +11,8 @@ raises ``NotImplementedError``) and a failed check then show one readable line i
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -71,7 +72,8 @@ def assert_dtype(actual: Any, kind: str | type | np.dtype, name: str = "result")
     arr = _to_numpy(actual, name)
     kinds = {"integer": np.integer, "floating": np.floating, "bool": np.bool_}
     if isinstance(kind, str) and kind in kinds:
-        ok, label = np.issubdtype(arr.dtype, kinds[kind]), f"an {kind} dtype" if kind == "integer" else f"a {kind} dtype"
+        ok = np.issubdtype(arr.dtype, kinds[kind])
+        label = f"an {kind} dtype" if kind == "integer" else f"a {kind} dtype"
     else:
         try:
             want = np.dtype(kind)
@@ -114,7 +116,8 @@ def assert_close(
             f"were expected; first at index {i}: got {_fmt(act64.flat[k])}, expected {_fmt(exp64.flat[k])}"
             f" (overflow? an unstable exp or log?){tail}"
         )
-    err = np.abs(act64 - exp64)
+    with np.errstate(invalid="ignore"):  # inf - inf where both are inf: no RuntimeWarning on stderr
+        err = np.abs(act64 - exp64)
     err = np.where(np.isnan(exp64) & np.isnan(act64), 0.0, err)
     err = np.where(np.isinf(exp64) & (act64 == exp64), 0.0, err)
     tol = atol + rtol * np.abs(np.where(np.isfinite(exp64), exp64, 0.0))
@@ -168,8 +171,9 @@ def assert_unchanged(before: Any, after: Any, name: str = "input") -> None:
     """
     a, b = _to_numpy(before, name), _to_numpy(after, name)
     if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True):
-        changed = "its shape changed" if a.shape != b.shape else (
-            f"first change at index {_index(int(np.flatnonzero(a != b)[0]), a.shape)}")
+        diff = (a != b) & ~((a != a) & (b != b)) if a.shape == b.shape else None  # NaN == NaN here
+        changed = "its shape changed" if diff is None else (
+            f"first change at index {_index(int(np.flatnonzero(diff)[0]), a.shape)}")
         raise CheckError(f"{name} was modified in place ({changed}): work on a copy, e.g. `x = x.copy()`")
 
 

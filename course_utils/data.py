@@ -6,6 +6,8 @@ integer arrays (``int64``); inputs are ``float64`` unless stated.
 """
 from __future__ import annotations
 
+import random
+
 import numpy as np
 
 XOR_CORNERS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
@@ -148,8 +150,8 @@ def make_mnist1d(
     """MNIST-1D (Greydanus, 2020): ten classes of length-40 signals, generated offline.
 
     Uses the ``mnist1d`` package's ``make_dataset`` (its ``get_dataset`` would try the network).
-    ``make_dataset`` reseeds NumPy's global generator; the global state is restored afterwards, so
-    calling this changes nothing outside.
+    ``make_dataset`` reseeds NumPy's global generator and Python's ``random``; both states are restored
+    afterwards, so calling this changes nothing outside.
 
     Returns:
         X_train (n_train, 40), X_test (n_test, 40) float32, y_train, y_test int64 in 0..9.
@@ -164,10 +166,11 @@ def make_mnist1d(
 
     args = get_dataset_args()
     args.num_samples, args.seed, args.train_split = num_samples, seed, train_split
-    state = np.random.get_state()
+    state, py_state = np.random.get_state(), random.getstate()
     try:
         d = make_dataset(args)
     finally:
         np.random.set_state(state)
+        random.setstate(py_state)
     return (d["x"].astype(np.float32), d["x_test"].astype(np.float32),
             d["y"].astype(np.int64), d["y_test"].astype(np.int64))

@@ -1,7 +1,7 @@
 """Numerical gradients by centred differences, and the relative error used to compare gradients."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

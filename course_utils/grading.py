@@ -12,8 +12,9 @@ import copy
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 #: what a course directory needs for nbgrader to generate and grade
 COURSE_FILES = ("nbgrader_config.py", "solutions", "assignments")

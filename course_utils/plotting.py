@@ -4,7 +4,8 @@ Nothing here changes matplotlib's global state on import; :func:`use_course_styl
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -71,8 +72,8 @@ def plot_decision_boundary(
     (x0, y0), (x1, y1) = X.min(0) - padding, X.max(0) + padding
     gx, gy = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
     grid = np.c_[gx.ravel(), gy.ravel()]
-    z = np.asarray(predict_fn(grid))
-    if hasattr(z, "detach"):
+    z = predict_fn(grid)
+    if hasattr(z, "detach"):  # a torch.Tensor, perhaps requiring grad or on the GPU
         z = z.detach().cpu().numpy()
     z = np.asarray(z).reshape(-1)
     if z.size != grid.shape[0]:

@@ -1,7 +1,8 @@
 """A short PyTorch training loop with a progress bar and a history, for the notebooks' experiments."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -7,7 +7,6 @@ import re
 import pytest
 from conftest import ASSIGNMENTS, ROOT, release_path, source_path
 
-import course_utils
 from course_utils import grading
 
 LEAKS = ["BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"]
@@ -55,15 +54,6 @@ def test_points_sum_to_100_with_stable_grade_ids(assignment):
     assert sum(points.values()) == 100, points
     for gid in points:
         assert re.fullmatch(r"[a-z0-9_]+_test", gid), f"grade id {gid!r} is not a descriptive *_test id"
-
-
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_notebooks_use_the_one_repository_url(assignment):
-    for path in (source_path(assignment), release_path(assignment)):
-        text = "\n".join(c.source for c in grading.read_notebook(path).cells)
-        urls = set(re.findall(r'COURSE_REPO_URL = "([^"]+)"', text))
-        assert urls == {course_utils.COURSE_REPO_URL}, f"{path.name}: setup cell URL {urls}"
-        assert f"colab.research.google.com/github/{course_utils.COURSE_REPO_URL.split('github.com/')[1]}" in text
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
