@@ -9,6 +9,7 @@ runaway one (an infinite loop: graded within the timeout, not hung).
 """
 from __future__ import annotations
 
+import csv
 import html
 import re
 import time
@@ -137,3 +138,11 @@ def test_feedback_hides_hidden_tests(graded):
             f"{student}: the visible tests are missing from the feedback"
         leaked = [ln for ln in distinctive if ln in text]
         assert not leaked, f"{student}: hidden test code in the feedback: {leaked[:3]}"
+
+
+def test_grades_export_to_csv(graded):
+    course, assignment = graded["course"], graded["assignment"]
+    grading.nbgrader(course, "export", "--to", "grades.csv")
+    with open(course / "grades.csv", newline="") as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f) if r["assignment"] == assignment}
+    assert float(rows["solution"]["score"]) == 100.0 and float(rows["blank"]["score"]) == 0.0, rows

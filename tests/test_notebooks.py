@@ -69,3 +69,13 @@ def test_assignment_notebooks_are_stored_without_outputs(path):
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None, "assignment notebooks store no outputs"
+
+
+def test_readme_links_exist_and_list_every_lecture():
+    readme = (ROOT / "README.md").read_text()
+    for target in re.findall(r"\]\(((?!https?:)[^)#]+)\)", readme):
+        assert (ROOT / target).exists(), f"README links to a missing file: {target}"
+    for lecture in LECTURES:
+        assert f"(lectures/{lecture.name})" in readme, f"README's topic table lacks {lecture.name}"
+    for command in ("make lab", "make test"):
+        assert command in readme
