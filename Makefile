@@ -4,6 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --quiet --disable-pip-version-check
 STAMP  := $(VENV)/.installed
+# The environment's programs first, as if it were activated (nbgrader runs `alembic` by name).
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 ASSIGNMENTS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
 
 .PHONY: install lab test lint assignments lectures grade benchmark clean

@@ -9,6 +9,7 @@ dev dependencies, imported only when a function needs them.
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 import subprocess
 import sys
@@ -174,14 +175,20 @@ def copy_course(src_root: str | Path, dest: str | Path) -> Path:
 def nbgrader(course_dir: str | Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run an ``nbgrader`` command in ``course_dir`` (the nbgrader next to this Python), capturing output.
 
+    The interpreter's ``bin`` folder goes first on PATH: nbgrader starts helper programs (``alembic``)
+    by name, and they must come from the same environment even when it is not activated.
+
     Raises:
-        RuntimeError: the command exits non-zero (the message carries the end of its log).
+        RuntimeError: the command exits non-zero (the message carries its log, INFO lines left out).
     """
-    exe = Path(sys.executable).with_name("nbgrader")
+    bindir = Path(sys.executable).parent
+    exe = bindir / "nbgrader"
     cmd = [str(exe) if exe.exists() else "nbgrader", *args]
-    proc = subprocess.run(cmd, cwd=course_dir, capture_output=True, text=True, timeout=timeout)
+    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(cmd, cwd=course_dir, capture_output=True, text=True, timeout=timeout, env=env)
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+        log = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "| INFO]" not in ln]
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n" + "\n".join(log)[-6000:])
     return proc
 
 
