@@ -1,0 +1,78 @@
+"""Wrong implementations of assignment 02 (backpropagation): see __init__.py."""
+from wrong_implementations import WrongImplementation as W
+
+ASSIGNMENT = "02_backprop"
+RUNAWAY = ("mse_loss", ("mse_loss_test",))
+
+# The MLP is built from the layers above it: a broken layer may cost the MLP's points too.
+_MLP = ("mlp_test",)
+
+WRONG = [
+    W("linear_forward_forgets_bias", "linear_forward", "out = x @ W + b", "out = x @ W",
+      loses=("linear_forward_test",), may_lose=("linear_backward_test", *_MLP)),
+    W("linear_dW_missing_transpose", "linear_backward", "dW = x.T @ dout", "dW = dout.T @ x",
+      loses=("linear_backward_test",), may_lose=_MLP),
+    W("linear_db_wrong_axis", "linear_backward", "db = dout.sum(axis=0)", "db = dout.sum(axis=1)",
+      loses=("linear_backward_test",), may_lose=_MLP),
+    W("linear_dx_missing_transpose", "linear_backward", "dx = dout @ W.T", "dx = dout @ W",
+      loses=("linear_backward_test",), may_lose=_MLP),
+    W("relu_backward_masks_with_dout", "activations", "return dout * (x > 0)", "return dout * (dout > 0)",
+      loses=("activations_test",), may_lose=_MLP),
+    W("sigmoid_derivative_at_the_wrong_point", "activations", "return dout * out * (1.0 - out)",
+      "s = 1.0 / (1.0 + np.exp(-out))\n    return dout * s * (1.0 - s)",
+      loses=("activations_test",), may_lose=_MLP),
+    W("sigmoid_overflows", "activations",
+      "out = np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))", "out = 1.0 / (1.0 + np.exp(-x))",
+      loses=("activations_test",), may_lose=_MLP),
+    W("sigmoid_both_branches_overflow", "activations",
+      "out = np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))",
+      "out = np.where(x >= 0, 1.0 / (1.0 + np.exp(-x)), np.exp(x) / (1.0 + np.exp(x)))",
+      loses=("activations_test",), may_lose=_MLP),
+    W("tanh_derivative_without_square", "activations", "return dout * (1.0 - out ** 2)",
+      "return dout * (1.0 - out)", loses=("activations_test",), may_lose=_MLP),
+    W("softmax_overflows", "softmax_cross_entropy",
+      "shifted = logits - logits.max(axis=1, keepdims=True)", "shifted = logits",
+      loses=("softmax_cross_entropy_test",)),
+    W("softmax_log_of_underflowed_probability", "softmax_cross_entropy",
+      "log_p = shifted - log_sum ",
+      "log_p = np.log(np.exp(shifted) / np.exp(log_sum))",
+      loses=("softmax_cross_entropy_test",)),
+    W("cross_entropy_not_averaged_over_batch", "softmax_cross_entropy",
+      "loss = -log_p[np.arange(N), y].mean()\n    dlogits = np.exp(log_p)\n    dlogits[np.arange(N), y] -= 1.0\n"
+      "    dlogits /= N",
+      "loss = -log_p[np.arange(N), y].sum()\n    dlogits = np.exp(log_p)\n    dlogits[np.arange(N), y] -= 1.0",
+      loses=("softmax_cross_entropy_test",)),
+    W("cross_entropy_gradient_not_averaged", "softmax_cross_entropy", "    dlogits /= N\n", "",
+      loses=("softmax_cross_entropy_test",)),
+    W("cross_entropy_gradient_forgets_one_hot", "softmax_cross_entropy",
+      "    dlogits[np.arange(N), y] -= 1.0\n", "", loses=("softmax_cross_entropy_test",)),
+    W("mse_gradient_without_factor_two", "mse_loss", "2.0 * diff / diff.size", "diff / diff.size",
+      loses=("mse_loss_test",)),
+    W("mse_averaged_over_rows_only", "mse_loss", "2.0 * diff / diff.size", "2.0 * diff / len(diff)",
+      loses=("mse_loss_test",)),
+    W("mlp_forgets_bias_gradient", "mlp", 'grads[f"b{layer}"] = db', 'grads[f"b{layer}"] = np.zeros_like(db)',
+      loses=("mlp_test",)),
+    W("mlp_activation_after_last_layer", "mlp", "if layer < n_layers:\n", "if True:\n",
+      loses=("mlp_test",)),
+    W("mlp_activation_backward_after_linear", "mlp",
+      "            if act_cache is not None:\n                dh = act_backward(dh, act_cache)\n"
+      "            dh, dW, db = linear_backward(dh, linear_cache)\n",
+      "            dh, dW, db = linear_backward(dh, linear_cache)\n"
+      "            if act_cache is not None:\n                dh = act_backward(dh, act_cache)\n",
+      loses=("mlp_test",)),
+    W("mlp_unscaled_initialisation", "mlp", "* np.sqrt(var)", "* 1.0", loses=("mlp_test",)),
+    W("sgd_momentum_sign", "sgd_momentum", "v = momentum * state", "v = -momentum * state",
+      loses=("sgd_momentum_test",)),
+    W("sgd_momentum_dampened", "sgd_momentum", ") + dw", ") + (1 - momentum) * dw",
+      loses=("sgd_momentum_test",)),
+    W("sgd_momentum_forgets_state", "sgd_momentum", '    state["velocity"] = v\n', "",
+      loses=("sgd_momentum_test",)),
+    W("sgd_momentum_in_place", "sgd_momentum", "return w - lr * v", "w -= lr * v\n    return w",
+      loses=("sgd_momentum_test",)),
+    W("adam_without_bias_correction", "adam",
+      "m_hat = m / (1 - beta1 ** t)\n    s_hat = s / (1 - beta2 ** t)", "m_hat = m\n    s_hat = s",
+      loses=("adam_test",)),
+    W("adam_eps_inside_sqrt", "adam", "np.sqrt(s_hat) + eps", "np.sqrt(s_hat + eps)", loses=("adam_test",)),
+    W("adam_step_count_from_zero", "adam", 't = state.get("t", 0) + 1', 't = state.get("t", -1) + 1',
+      loses=("adam_test",)),
+]
