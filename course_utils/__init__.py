@@ -2,7 +2,8 @@
 
 Submodules, each with one job:
 
-- :mod:`course_utils.data`       datasets that need no download (XOR, blobs, spirals, digits, MNIST-1D)
+- :mod:`course_utils.data`       datasets that need no download (XOR, blobs, spirals, digits, MNIST-1D,
+                                 palindromes, a shipped public-domain text)
 - :mod:`course_utils.gradcheck`  numerical gradients and relative errors
 - :mod:`course_utils.checks`     assertions for graded cells that explain what differs
 - :mod:`course_utils.plotting`   decision boundaries, training curves, the course style

@@ -174,3 +174,151 @@ def make_mnist1d(
         random.setstate(py_state)
     return (d["x"].astype(np.float32), d["x_test"].astype(np.float32),
             d["y"].astype(np.int64), d["y_test"].astype(np.int64))
+
+
+# ---------------------------------------------------------------- sequence tasks
+
+def _water_fill(total: int, capacities: list[int]) -> list[int]:
+    """Split ``total`` over bins as evenly as possible without exceeding any bin's capacity."""
+    counts = [0] * len(capacities)
+    open_bins = [i for i, c in enumerate(capacities) if c > 0]
+    left = total
+    while left > 0 and open_bins:
+        share, extra = divmod(left, len(open_bins))
+        for rank, i in enumerate(open_bins):
+            counts[i] += share + (1 if rank < extra else 0)
+        left = 0
+        for i in open_bins:  # give back what a bin cannot hold; it goes to the bins with room
+            if counts[i] > capacities[i]:
+                left += counts[i] - capacities[i]
+                counts[i] = capacities[i]
+        open_bins = [i for i in open_bins if counts[i] < capacities[i]]
+    return counts
+
+
+def _distinct_sequences(rng: np.random.Generator, k: int, length: int, vocab: int,
+                        palindrome: bool) -> np.ndarray:
+    """``k`` distinct sequences of ``length`` digits in 0..vocab-1, all palindromes or none."""
+    if k == 0:
+        return np.zeros((0, length), dtype=np.int64)
+    free = (length + 1) // 2 if palindrome else length   # digits that can be chosen freely
+    space = vocab ** free
+    if space <= 20_000:  # small: enumerate and choose without replacement
+        codes = np.arange(space, dtype=np.int64)
+        digits = (codes[:, None] // vocab ** np.arange(free - 1, -1, -1, dtype=np.int64)) % vocab
+        if palindrome:
+            digits = np.concatenate([digits, digits[:, :length // 2][:, ::-1]], axis=1)
+        else:
+            digits = digits[~np.all(digits == digits[:, ::-1], axis=1)]
+        return digits[rng.choice(len(digits), size=k, replace=False)]
+    seen: set[bytes] = set()
+    rows: list[np.ndarray] = []
+    while len(rows) < k:  # large: draw, keep the new ones (repeats are rare at this size)
+        draw = rng.integers(0, vocab, size=(2 * (k - len(rows)), free), dtype=np.int64)
+        if palindrome:
+            draw = np.concatenate([draw, draw[:, :length // 2][:, ::-1]], axis=1)
+        for row in draw:
+            key = row.tobytes()
+            if key in seen or (not palindrome and np.array_equal(row, row[::-1])):
+                continue
+            seen.add(key)
+            rows.append(row)
+            if len(rows) == k:
+                break
+    return np.stack(rows)
+
+
+def make_palindromes(
+    n: int, min_len: int = 1, max_len: int = 10, vocab: int = 10, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sequences of digits labelled 1 when they read the same both ways: (1,2,3,2,1) -> 1, (3,4,1,2) -> 0.
+
+    All ``n`` sequences are distinct, so any split of them into a training and a test set shares no
+    sequence. Half of them are palindromes (``n // 2`` negatives, the rest positives). Lengths are spread
+    as evenly as the number of distinct sequences of each length allows (there are only ``vocab``
+    palindromes of length 2, for example); the surplus goes to the longer lengths. Every length of 1
+    digit is a palindrome; every length >= 2 holds both classes when ``n >= 2 * (max_len - min_len + 1)``.
+    The order is shuffled.
+
+    Args:
+        n: number of sequences (>= 1).
+        min_len, max_len: the range of lengths, inclusive (1 <= min_len <= max_len).
+        vocab: number of symbols (>= 2); digits are 0..vocab-1.
+        seed: for the function's own ``numpy.random.Generator``; global random state is untouched.
+
+    Returns:
+        sequences: (n, max_len) int64; row i holds its digits in ``sequences[i, :lengths[i]]`` and the
+        pad value ``vocab`` after them (one past the last digit: an embedding of ``vocab + 1`` rows, or
+        a mask from ``lengths``, handles it).
+        lengths: (n,) int64 in [min_len, max_len].
+        labels: (n,) int64, 1 for a palindrome, 0 otherwise.
+
+    Raises:
+        ValueError: a bad argument, or ``n`` larger than the number of distinct sequences (of each class)
+        that the lengths and the vocabulary allow.
+    """
+    n = _check_positive_int("n", n)
+    min_len = _check_positive_int("min_len", min_len)
+    max_len = _check_positive_int("max_len", max_len)
+    vocab = _check_positive_int("vocab", vocab, minimum=2)
+    if max_len < min_len:
+        raise ValueError(f"max_len must be >= min_len, got min_len={min_len}, max_len={max_len}")
+    lengths_range = list(range(min_len, max_len + 1))
+    n_neg = n // 2
+    n_pos = n - n_neg
+    cap_pos = [min(vocab ** ((L + 1) // 2), 10 ** 12) for L in lengths_range]
+    cap_neg = [min(vocab ** L - vocab ** ((L + 1) // 2), 10 ** 12) for L in lengths_range]
+    if n_pos > sum(cap_pos) or n_neg > sum(cap_neg):
+        raise ValueError(
+            f"n={n} is too large: lengths {min_len}..{max_len} over {vocab} symbols allow only "
+            f"{sum(cap_pos)} distinct palindromes and {sum(cap_neg)} distinct non-palindromes "
+            f"(each class is half of n)")
+    rng = np.random.default_rng(seed)
+    pos_counts, neg_counts = _water_fill(n_pos, cap_pos), _water_fill(n_neg, cap_neg)
+    sequences = np.full((n, max_len), vocab, dtype=np.int64)
+    lengths = np.empty(n, dtype=np.int64)
+    labels = np.empty(n, dtype=np.int64)
+    row = 0
+    for L, k_pos, k_neg in zip(lengths_range, pos_counts, neg_counts, strict=True):
+        for label, k in ((1, k_pos), (0, k_neg)):
+            block = _distinct_sequences(rng, k, L, vocab, palindrome=bool(label))
+            sequences[row:row + k, :L] = block
+            lengths[row:row + k] = L
+            labels[row:row + k] = label
+            row += k
+    perm = rng.permutation(n)
+    return sequences[perm], lengths[perm], labels[perm]
+
+
+def available_texts() -> list[str]:
+    """The names :func:`load_text` accepts: the ``.txt`` files shipped in ``course_utils/texts/``."""
+    from importlib.resources import files
+
+    return sorted(p.name[:-4] for p in files("course_utils").joinpath("texts").iterdir()
+                  if p.name.endswith(".txt"))
+
+
+def load_text(name: str = "pride_and_prejudice") -> str:
+    """A short public-domain text shipped inside the package (no download), for character-level models.
+
+    Available texts:
+
+    - ``"pride_and_prejudice"``: Jane Austen, *Pride and Prejudice* (1813), chapter 1 in full (about
+      4,500 characters, ASCII). Published more than two centuries ago by an author who died in 1817, it
+      is in the public domain everywhere.
+
+    Args:
+        name: one of :func:`available_texts`.
+
+    Returns:
+        the text as one string (lines separated by ``"\\n"``).
+
+    Raises:
+        ValueError: ``name`` is not a shipped text (the message lists the available names).
+    """
+    from importlib.resources import files
+
+    names = available_texts()
+    if not isinstance(name, str) or name not in names:
+        raise ValueError(f"no text named {name!r}; available: {', '.join(names)}")
+    return files("course_utils").joinpath("texts", f"{name}.txt").read_text(encoding="utf-8")
