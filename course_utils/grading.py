@@ -250,3 +250,9 @@ def notebook_differences(a: Any, b: Any) -> list[str]:
             if ma.get(key) != mb.get(key):
                 diffs.append(f"cell {i}: metadata {key!r} differs: {ma.get(key)!r} vs {mb.get(key)!r}")
     return diffs
+
+
+if __name__ == "__main__":  # python -m course_utils.grading
+    from course_utils.course_grade import main
+
+    sys.exit(main())
