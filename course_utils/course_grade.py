@@ -58,20 +58,6 @@ UNSANDBOXED = "UNSANDBOXED: student code runs with your permissions"
 STATUSES = ("graded", "timed out", "crashed", "invalid file")
 
 
-def _env() -> dict[str, str]:
-    bindir = Path(sys.executable).parent
-    return {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
-
-
-def _nbgrader_cmd() -> str:
-    exe = Path(sys.executable).parent / "nbgrader"
-    return str(exe) if exe.exists() else "nbgrader"
-
-
-def _db_url(course: Path) -> str:
-    return f"sqlite:///{course.resolve() / 'gradebook.db'}"
-
-
 # ---------------------------------------------------------------- release
 
 def release(course: Path, assignments: Sequence[str] = ()) -> list[str]:
@@ -167,7 +153,7 @@ def collect(course: Path, assignment: str, source: Path) -> tuple[list[str], lis
             folder = course / "submitted" / student / assignment
             folder.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(file, folder / f"{assignment}.ipynb")
-    with Gradebook(_db_url(course)) as gb:
+    with Gradebook(grading.gradebook_url(course)) as gb:
         for student in sorted(matched):
             gb.update_or_create_student(student)
     return sorted(matched), unmatched
@@ -233,8 +219,10 @@ def grade_one(course: Path, assignment: str, student: str, timeout: int, wall_li
         dest = work / "submitted" / student / assignment
         dest.mkdir(parents=True)
         shutil.copyfile(submitted, dest / f"{assignment}.ipynb")
-        cmd = [_nbgrader_cmd(), "autograde", assignment, f"--student={student}", f"--Execute.timeout={timeout}"]
-        proc = subprocess.Popen(cmd, cwd=work, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cmd = grading.nbgrader_command("autograde", assignment, f"--student={student}",
+                                       f"--Execute.timeout={timeout}")
+        proc = subprocess.Popen(cmd, cwd=work, env=grading.tool_env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT,
                                 text=True, start_new_session=True)
         try:
             log, _ = proc.communicate(timeout=wall_limit)
@@ -356,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (course / "nbgrader_config.py").exists():
         print(f"course-grade: {course} has no nbgrader_config.py (use --course)", file=sys.stderr)
         return 2
-    os.environ["PATH"] = _env()["PATH"]
+    os.environ["PATH"] = grading.tool_env()["PATH"]
     try:
         if args.command == "release":
             for name in release(course, args.assignments):

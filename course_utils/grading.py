@@ -172,20 +172,35 @@ def copy_course(src_root: str | Path, dest: str | Path) -> Path:
     return dest
 
 
+def tool_env() -> dict[str, str]:
+    """The environment for nbgrader and the course's tools: this interpreter's ``bin`` first on PATH, since
+    nbgrader starts helper programs (``alembic``) by name and they must come from the same environment
+    even when it is not activated."""
+    bindir = Path(sys.executable).parent
+    return {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def nbgrader_command(*args: str) -> list[str]:
+    """The command line running ``nbgrader ARGS`` with the nbgrader next to this Python."""
+    exe = Path(sys.executable).with_name("nbgrader")
+    return [str(exe) if exe.exists() else "nbgrader", *args]
+
+
+def gradebook_url(course_dir: str | Path) -> str:
+    """The SQLAlchemy URL of a course's sqlite gradebook (``gradebook.db`` at the course root)."""
+    return f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}"
+
+
 def nbgrader(course_dir: str | Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run an ``nbgrader`` command in ``course_dir`` (the nbgrader next to this Python), capturing output.
 
-    The interpreter's ``bin`` folder goes first on PATH: nbgrader starts helper programs (``alembic``)
-    by name, and they must come from the same environment even when it is not activated.
+    It runs with :func:`tool_env` (this environment's ``bin`` first on PATH).
 
     Raises:
         RuntimeError: the command exits non-zero (the message carries its log, INFO lines left out).
     """
-    bindir = Path(sys.executable).parent
-    exe = bindir / "nbgrader"
-    cmd = [str(exe) if exe.exists() else "nbgrader", *args]
-    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.run(cmd, cwd=course_dir, capture_output=True, text=True, timeout=timeout, env=env)
+    cmd = nbgrader_command(*args)
+    proc = subprocess.run(cmd, cwd=course_dir, capture_output=True, text=True, timeout=timeout, env=tool_env())
     if proc.returncode != 0:
         log = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "| INFO]" not in ln]
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n" + "\n".join(log)[-6000:])
@@ -218,9 +233,8 @@ def gradebook_scores(course_dir: str | Path, assignment: str,
     """
     from nbgrader.api import Gradebook, MissingEntry
 
-    db_url = f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}"
     out: dict[str, dict[str, Any]] = {}
-    with Gradebook(db_url) as gb:
+    with Gradebook(gradebook_url(course_dir)) as gb:
         ids = list(students) if students is not None else [s.id for s in gb.students]
         for sid in ids:
             try:

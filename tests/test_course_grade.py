@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
 import time
@@ -37,10 +36,8 @@ EXPECTED = {
 
 
 def course_grade(course: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    bindir = Path(sys.executable).parent
-    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
     return subprocess.run([sys.executable, "-m", "course_utils.grading", "--course", str(course), *args],
-                          capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+                          capture_output=True, text=True, timeout=timeout, env=grading.tool_env(), cwd=ROOT)
 
 
 def _json(nb) -> str:
