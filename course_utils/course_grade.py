@@ -35,10 +35,12 @@ There is no sandbox yet: student code runs with the instructor's permissions.
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -55,6 +57,8 @@ from course_utils import grading
 STUDENT_ID = re.compile(r"[A-Za-z0-9_.-]+")
 ZIP_NAME = re.compile(r"([A-Za-z0-9.-]+)(?:_[^/]*)?\.ipynb")
 UNSANDBOXED = "UNSANDBOXED: student code runs with your permissions"
+SANDBOXED = ("sandboxed (bubblewrap): student code cannot read solutions/, the gradebook or other submissions, "
+             "cannot write outside its folder, and has no network")
 STATUSES = ("graded", "timed out", "crashed", "invalid file")
 
 
@@ -161,28 +165,46 @@ def collect(course: Path, assignment: str, source: Path) -> tuple[list[str], lis
 
 # ---------------------------------------------------------------- autograde
 
-def check_submission(path: Path, grade_ids: set[str]) -> str | None:
-    """Why a submitted file cannot be graded, or None when it can.
+GUARD_PREFIX = "course_grade_guard_"
+TOKEN_TEXT = "course-grade {kind} {token}"
+
+
+def load_submission(path: Path, grade_ids: set[str]) -> tuple[Any, str | None]:
+    """Read a submitted file as an nbformat 4 notebook (an nbformat 3 notebook is upgraded).
 
     Args:
         grade_ids: the assignment's grade ids; a notebook must carry at least one of them.
+
+    Returns:
+        (notebook, None), or (None, why the file cannot be graded).
     """
+    import nbformat
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        return f"unreadable: {err}"
+        return None, f"unreadable: {err}"
     if not text.strip():
-        return "empty file"
+        return None, "empty file"
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        return f"not JSON: {err}"
-    if not isinstance(data, dict) or data.get("nbformat") != 4 or not isinstance(data.get("cells"), list):
-        return "not an nbformat 4 notebook"
-    ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in data["cells"] if isinstance(c, dict)}
+        return None, f"not JSON: {err}"
+    if not isinstance(data, dict) or data.get("nbformat") not in (3, 4):
+        return None, "not a Jupyter notebook (nbformat 3 or 4)"
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as err:  # noqa: BLE001 - nbformat raises many kinds of error on a damaged file
+        return None, f"not a readable notebook: {str(err)[:200]}"
+    ids = {grading.nbgrader_meta(c).get("grade_id") for c in nb.cells}
     if not ids & grade_ids:
-        return "none of this assignment's cells (another assignment's notebook?)"
-    return None
+        return None, "none of this assignment's cells (another assignment's notebook?)"
+    return nb, None
+
+
+def check_submission(path: Path, grade_ids: set[str]) -> str | None:
+    """Why a submitted file cannot be graded, or None when it can (see :func:`load_submission`)."""
+    return load_submission(path, grade_ids)[1]
 
 
 def assignment_cells(course: Path, assignment: str) -> tuple[set[str], dict[str, float]]:
@@ -192,102 +214,353 @@ def assignment_cells(course: Path, assignment: str) -> tuple[set[str], dict[str,
     return ids, grading.max_points(source)
 
 
-def grade_one(course: Path, assignment: str, student: str, timeout: int, wall_limit: float,
-              grade_ids: set[str], points: dict[str, float]) -> dict[str, Any]:
-    """Grade one collected submission in a throwaway course copy (see the module docstring).
+def harden(source: Any) -> tuple[Any, dict[str, tuple[str, str]]]:
+    """The source notebook as ``course-grade`` grades it: before each graded test cell a locked *guard cell*
+    that restores what student code may have tampered with (:func:`course_utils.kernel_guard.restore`) and
+    prints a random token; at the end of each test cell a line that prints a second token. A test counts
+    only when both tokens appear in the graded notebook: a test that was stopped, skipped or rewritten
+    does not print them, whatever the kernel reports.
 
     Returns:
-        {"student", "score", "max_score", "status", "detail", "cells": {grade_id: points}}.
+        (the hardened copy, {grade_id: (guard token, test token)}).
     """
-    max_score = float(sum(points.values()))
-    result: dict[str, Any] = {"student": student, "score": 0.0, "max_score": max_score, "status": "invalid file",
-                              "detail": "", "cells": {gid: 0.0 for gid in points}}
-    submitted = course / "submitted" / student / assignment / f"{assignment}.ipynb"
-    problem = check_submission(submitted, grade_ids)
-    if problem:
-        result["detail"] = problem
-        return result
-    with tempfile.TemporaryDirectory(prefix=f"grade_{student}_") as tmp:
-        work = Path(tmp)
-        shutil.copy2(course / "nbgrader_config.py", work / "nbgrader_config.py")
-        shutil.copytree(course / "solutions" / assignment, work / "solutions" / assignment,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    from nbformat.v4 import new_code_cell
+
+    nb = copy.deepcopy(source)
+    tokens: dict[str, tuple[str, str]] = {}
+    cells = []
+    for cell in nb.cells:
+        meta = grading.nbgrader_meta(cell)
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            gid = meta["grade_id"]
+            guard_token, test_token = secrets.token_hex(16), secrets.token_hex(16)
+            tokens[gid] = (guard_token, test_token)
+            guard = new_code_cell(
+                "__course_guard__()  # course-grade: put back what earlier cells changed\n"
+                f"print({TOKEN_TEXT.format(kind='guard', token=guard_token)!r})")
+            guard.metadata = {"editable": False, "deletable": False, "nbgrader": {
+                "grade": False, "grade_id": GUARD_PREFIX + gid, "locked": True, "schema_version": 3,
+                "solution": False, "task": False}}
+            cells.append(guard)
+            cell.source = cell.source.rstrip("\n") + f"\nprint({TOKEN_TEXT.format(kind='check', token=test_token)!r})"
+        cells.append(cell)
+    nb.cells = cells
+    return nb, tokens
+
+
+def canonical_submission(template: Any, submitted: Any) -> Any:
+    """The notebook that is graded: the template (the hardened release) with the student's work put in.
+
+    - Every cell that has a grade id in the template (setup, solutions, tests, guards) comes from the
+      template, in the template's order, with its metadata: edited, emptied, deleted, reordered or
+      re-typed locked cells and changed points or grade ids count for nothing.
+    - A solution cell gets the source of the student's cell with the same grade id (the first one).
+    - The student's other cells (notes, scratch work, experiments) are kept, without nbgrader metadata,
+      after the graded cell they followed in the student's notebook.
+    """
+    known = {grading.nbgrader_meta(c).get("grade_id") for c in template.cells} - {None}
+    solutions = {grading.nbgrader_meta(c)["grade_id"] for c in template.cells
+                 if grading.nbgrader_meta(c).get("solution")}
+    answers: dict[str, str] = {}
+    extras: dict[str | None, list[Any]] = {}
+    anchor: str | None = None
+    seen: set[str] = set()
+    for cell in submitted.cells:
+        gid = grading.nbgrader_meta(cell).get("grade_id")
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        if gid in known and gid not in seen:  # a later copy of the same grade id is a plain cell
+            seen.add(gid)
+            if gid in solutions:
+                answers[gid] = source
+            anchor = gid
+            continue
+        if cell.get("cell_type") not in ("code", "markdown"):
+            continue
+        plain = copy.deepcopy(cell)
+        plain.source = source
+        plain.metadata = {k: v for k, v in cell.get("metadata", {}).items() if k in ("tags",)}
+        if plain.cell_type == "code":
+            plain.outputs, plain.execution_count = [], None
+        extras.setdefault(anchor, []).append(plain)
+    out = list(extras.get(None, []))
+    for cell in template.cells:
+        gid = grading.nbgrader_meta(cell).get("grade_id")
+        if gid is None:
+            continue  # the template's own plain cells: the student's copies of them are in extras
+        cell = copy.deepcopy(cell)
+        if gid in answers:
+            cell.source = answers[gid]
+        out.append(cell)
+        out.extend(extras.get(gid, []))
+    nb = copy.deepcopy(template)
+    nb.cells = out
+    return nb
+
+
+def unharden(nb: Any, tokens: dict[str, tuple[str, str]]) -> Any:
+    """The graded notebook as the instructor and the student see it: without the guard cells and the token
+    lines (the sources and the outputs)."""
+    nb = copy.deepcopy(nb)
+    lines = {TOKEN_TEXT.format(kind=k, token=t) for pair in tokens.values() for k, t in zip(("guard", "check"), pair)}
+    printed = {f"print({line!r})" for line in lines}
+    cells = []
+    for cell in nb.cells:
+        if str(grading.nbgrader_meta(cell).get("grade_id", "")).startswith(GUARD_PREFIX):
+            continue
+        if cell.cell_type == "code":
+            cell.source = "\n".join(ln for ln in cell.source.split("\n") if ln not in printed)
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "stream":
+                    out["text"] = "".join(ln for ln in out["text"].splitlines(True) if ln.strip() not in lines)
+            cell.outputs = [o for o in cell.get("outputs", []) if o.get("output_type") != "stream" or o["text"]]
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def _printed(cell: Any) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+
+
+def trusted_scores(graded: Any, tokens: dict[str, tuple[str, str]], nbgrader_cells: dict[str, float],
+                   points: dict[str, float]) -> tuple[dict[str, float], list[str]]:
+    """Each test's points: nbgrader's score, kept only when the test's guard and the test itself ran to
+    their last line (both tokens printed).
+
+    Returns:
+        ({grade_id: points}, grade ids whose score nbgrader gave but the tokens took away).
+    """
+    cells, voided = {}, []
+    by_id = {grading.nbgrader_meta(c).get("grade_id"): c for c in graded.cells}
+    for gid in points:
+        guard_token, test_token = tokens[gid]
+        guard, test = by_id.get(GUARD_PREFIX + gid), by_id.get(gid)
+        ran = (guard is not None and test is not None
+               and TOKEN_TEXT.format(kind="guard", token=guard_token) in _printed(guard)
+               and TOKEN_TEXT.format(kind="check", token=test_token) in _printed(test))
+        score = float(nbgrader_cells.get(gid, 0.0))
+        cells[gid] = score if ran else 0.0
+        if score > 0 and not ran:
+            voided.append(gid)
+    return cells, voided
+
+
+def kernel_deaths(graded: Any) -> list[str]:
+    """Where the kernel died while grading: the grade id (or position) of each cell that stopped it."""
+    from course_utils.sandbox import KERNEL_DIED
+
+    where = []
+    for i, cell in enumerate(graded.cells):
+        if any(o.get("ename") == KERNEL_DIED[0] for o in cell.get("outputs", [])):
+            where.append(grading.nbgrader_meta(cell).get("grade_id") or f"cell {i}")
+    return where
+
+
+class Grader:
+    """Grades the submissions of one assignment: a template (the hardened source, its release and its
+    gradebook, made once by ``nbgrader generate_assignment``) copied for each submission.
+
+    Args:
+        sandbox: "bwrap" or "none" (see :mod:`course_utils.sandbox`).
+        memory: the kernel's memory cap in MB (0: none).
+    """
+
+    def __init__(self, course: Path, assignment: str, root: Path, timeout: int = 60, wall_limit: float = 600,
+                 sandbox: str = "none", memory: int = 0) -> None:
+        from course_utils.sandbox import nbgrader_config_lines
+
+        self.course, self.assignment, self.root = course, assignment, root
+        self.timeout, self.wall_limit, self.sandbox, self.memory = timeout, wall_limit, sandbox, memory
+        self.grade_ids, self.points = assignment_cells(course, assignment)
+        self.template = root / "template"
+        (self.template / "solutions").mkdir(parents=True)
+        config = (course / "nbgrader_config.py").read_text() + nbgrader_config_lines()
+        config += ("import os as _os\nc.CourseDirectory.db_url = 'sqlite:///' + _os.path.join("
+                   "_os.path.dirname(_os.path.abspath(__file__)), 'gradebook.db')  # this copy's own gradebook\n")
+        (self.template / "nbgrader_config.py").write_text(config)
+        shutil.copytree(course / "solutions" / assignment, self.template / "solutions" / assignment,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.ipynb"))
+        source = grading.read_notebook(course / "solutions" / assignment / f"{assignment}.ipynb")
+        hardened, self.tokens = harden(source)
+        grading.write_notebook(hardened, self.template / "solutions" / assignment / f"{assignment}.ipynb")
         try:
-            grading.nbgrader(work, "generate_assignment", assignment, "--force")
+            grading.nbgrader(self.template, "generate_assignment", assignment, "--force")
         except RuntimeError as err:
-            raise RuntimeError(f"could not prepare the grading copy for {student}: {err}") from err
-        dest = work / "submitted" / student / assignment
-        dest.mkdir(parents=True)
-        shutil.copyfile(submitted, dest / f"{assignment}.ipynb")
-        cmd = grading.nbgrader_command("autograde", assignment, f"--student={student}",
-                                       f"--Execute.timeout={timeout}")
-        proc = subprocess.Popen(cmd, cwd=work, env=grading.tool_env(), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT,
-                                text=True, start_new_session=True)
+            raise RuntimeError(f"could not prepare the grading template of {assignment}: {err}") from err
+        self.release = grading.read_notebook(self.template / "assignments" / assignment / f"{assignment}.ipynb")
+
+    def grade(self, student: str) -> dict[str, Any]:
+        """Grade one collected submission (see the module docstring).
+
+        Returns:
+            {"student", "score", "max_score", "status", "detail", "cells": {grade_id: points}, ...}.
+        """
+        from course_utils import sandbox
+
+        a = self.assignment
+        result: dict[str, Any] = {"student": student, "score": 0.0, "max_score": float(sum(self.points.values())),
+                                  "status": "invalid file", "detail": "", "cells": {gid: 0.0 for gid in self.points}}
+        submitted = self.course / "submitted" / student / a / f"{a}.ipynb"
+        nb, problem = load_submission(submitted, self.grade_ids)
+        if problem:
+            result["detail"] = problem
+            return result
+        work = Path(tempfile.mkdtemp(prefix="w", dir=self.root))
         try:
-            log, _ = proc.communicate(timeout=wall_limit)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            result.update(status="timed out", detail=f"over the wall-clock limit of {wall_limit:g} s")
+            shutil.copytree(self.template / "solutions", work / "solutions")
+            shutil.copy2(self.template / "nbgrader_config.py", work / "nbgrader_config.py")
+            shutil.copy2(self.template / "gradebook.db", work / "gradebook.db")
+            grading.write_notebook(canonical_submission(self.release, nb),
+                                   work / "submitted" / student / a / f"{a}.ipynb")
+            sockets = work / "s"
+            sockets.mkdir()
+            env = {**grading.tool_env(), sandbox.ENV_SANDBOX: self.sandbox, sandbox.ENV_SOCKETS: str(sockets),
+                   sandbox.ENV_MEMORY: str(self.memory)}
+            cmd = grading.nbgrader_command("autograde", a, f"--student={student}", f"--Execute.timeout={self.timeout}")
+            proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True, start_new_session=True)
+            try:
+                log, _ = proc.communicate(timeout=self.wall_limit)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+                result.update(status="timed out", detail=f"over the wall-clock limit of {self.wall_limit:g} s")
+                return result
+            finally:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL)
+            result["log"] = log[-4000:]
+            graded_path = work / "autograded" / student / a / f"{a}.ipynb"
+            scores = grading.gradebook_scores(work, a, [student]).get(student)
+            if proc.returncode != 0 or scores is None or not graded_path.is_file():
+                errors = [ln for ln in log.splitlines() if ("Error" in ln or "died" in ln) and "Please see" not in ln]
+                result.update(status="crashed", detail=(errors[-1] if errors else f"exit code {proc.returncode}")[:300])
+                return result
+            graded = grading.read_notebook(graded_path)
+            cells, voided = trusted_scores(graded, self.tokens, scores["cells"], self.points)
+            deaths = kernel_deaths(graded)
+            notes = []
+            if deaths:
+                notes.append(f"the kernel died in {', '.join(deaths)} and was restarted")
+            if voided:
+                notes.append(f"tests that did not run to their end: {', '.join(voided)} (0 points)")
+            back = self.course / "autograded" / student / a
+            shutil.rmtree(back, ignore_errors=True)
+            grading.write_notebook(unharden(graded, self.tokens), back / f"{a}.ipynb")
+            result.update(status="crashed" if deaths else "graded", score=float(sum(cells.values())), cells=cells,
+                          detail="; ".join(notes), voided=voided)
             return result
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-        result["log"] = log[-4000:]
-        scores = grading.gradebook_scores(work, assignment, [student]).get(student)
-        autograded = work / "autograded" / student / assignment
-        if proc.returncode != 0 or scores is None or not autograded.is_dir():
-            errors = [ln for ln in log.splitlines() if ("Error" in ln or "died" in ln) and "Please see" not in ln]
-            result.update(status="crashed", detail=(errors[-1] if errors else f"exit code {proc.returncode}")[:300])
-            return result
-        back = course / "autograded" / student / assignment
-        shutil.rmtree(back, ignore_errors=True)
-        shutil.copytree(autograded, back)
-        result.update(status="graded", score=scores["score"], max_score=scores["max_score"],
-                      cells={gid: scores["cells"].get(gid, 0.0) for gid in points})
-    return result
+            shutil.rmtree(work, ignore_errors=True)
 
 
-def results_path(course: Path, assignment: str) -> Path:
-    """Where ``autograde`` writes an assignment's results (``grades/ASSIGNMENT.json``: outside nbgrader's
-    ``autograded/STUDENT/`` folders, so nbgrader never takes it for a student)."""
-    return course / "grades" / f"{assignment}.json"
+def record(course: Path, assignment: str, results: Sequence[dict[str, Any]]) -> None:
+    """Write results into the course's gradebook with nbgrader's API, from this process only: each graded
+    cell's ``auto_score`` (0 for a submission that timed out or could not be read)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(grading.gradebook_url(course), grading.course_id(course)) as gb:
+        for r in results:
+            gb.update_or_create_student(r["student"])
+            try:
+                submission = gb.find_submission(assignment, r["student"])
+            except MissingEntry:
+                submission = gb.add_submission(assignment, r["student"])
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    if grade.name in r["cells"]:
+                        grade.auto_score = float(r["cells"][grade.name])
+                        grade.needs_manual_grade = False
+            gb.db.commit()
 
 
-def autograde(course: Path, assignment: str, jobs: int = 1, timeout: int = 30,
-              wall_limit: float = 600) -> list[dict[str, Any]]:
-    """Grade every collected submission of ``assignment``, ``jobs`` at a time; write the results file.
+def ensure_in_gradebook(course: Path, assignment: str) -> None:
+    """Release the assignment when the course's gradebook does not know it yet (nbgrader needs its cells)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(grading.gradebook_url(course), grading.course_id(course)) as gb:
+        try:
+            gb.find_assignment(assignment)
+            return
+        except MissingEntry:
+            pass
+    release(course, [assignment])
+
+
+def results_path(course: Path, assignment: str, shard: tuple[int, int] | None = None) -> Path:
+    """Where ``autograde`` writes an assignment's results (``grades/ASSIGNMENT.json``, one file per shard when
+    grading is split over machines: outside nbgrader's ``autograded/STUDENT/`` folders)."""
+    suffix = f".shard-{shard[0]}-of-{shard[1]}" if shard and shard[1] > 1 else ""
+    return course / "grades" / f"{assignment}{suffix}.json"
+
+
+def collected_students(course: Path, assignment: str, shard: tuple[int, int] | None = None) -> list[str]:
+    """The students with a collected submission of ``assignment`` (those of one shard when given: shard
+    ``k`` of ``n`` takes every n-th student, starting from the k-th)."""
+    root = course / "submitted"
+    students = sorted(p.name for p in root.iterdir() if (p / assignment).is_dir()) if root.is_dir() else []
+    if shard:
+        k, n = shard
+        students = students[k - 1::n]
+    return students
+
+
+def autograde(course: Path, assignment: str, jobs: int = 1, timeout: int = 60, wall_limit: float = 600,
+              sandbox: str = "none", memory: int = 0, shard: tuple[int, int] | None = None,
+              students: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Grade every collected submission of ``assignment``, ``jobs`` at a time, record the scores in the
+    gradebook (from this process only, one at a time) and in the results file.
 
     Returns:
-        one result per student (see :func:`grade_one`), sorted by student.
+        one result per student (see :meth:`Grader.grade`), sorted by student.
     """
     from tqdm import tqdm
 
-    root = course / "submitted"
-    students = sorted(p.name for p in root.iterdir() if (p / assignment).is_dir()) if root.is_dir() else []
-    grade_ids, points = assignment_cells(course, assignment)
+    ensure_in_gradebook(course, assignment)
+    chosen = list(students) if students else collected_students(course, assignment, shard)
     results: list[dict[str, Any]] = []
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
-            tqdm(total=len(students), desc=f"autograde {assignment}", unit="sub", file=sys.stderr) as bar:
-        futures = [pool.submit(grade_one, course, assignment, s, timeout, wall_limit, grade_ids, points)
-                   for s in students]
-        for future in as_completed(futures):
-            results.append(future.result())
-            bar.update(1)
+    with tempfile.TemporaryDirectory(prefix="cg") as tmp:  # short: Unix socket paths are limited to 107 bytes
+        grader = Grader(course, assignment, Path(tmp), timeout, wall_limit, sandbox, memory)
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
+                tqdm(total=len(chosen), desc=f"autograde {assignment}", unit="sub", file=sys.stderr) as bar:
+            futures = [pool.submit(grader.grade, s) for s in chosen]
+            for future in as_completed(futures):
+                result = future.result()
+                record(course, assignment, [result])
+                results.append(result)
+                bar.update(1)
     results.sort(key=lambda r: r["student"])
-    out = results_path(course, assignment)
+    out = results_path(course, assignment, shard)
+    previous = json.loads(out.read_text())["results"] if out.exists() else []
+    merged = {r["student"]: r for r in previous} | {r["student"]: r for r in results}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"assignment": assignment, "results": results}, indent=1))
+    out.write_text(json.dumps({"assignment": assignment, "results": [merged[s] for s in sorted(merged)]}, indent=1))
     return results
 
 
 def format_table(results: Sequence[dict[str, Any]]) -> str:
-    """A plain-text table: student, score, max, status."""
-    rows = [("student", "score", "max", "status")]
-    rows += [(r["student"], f"{r['score']:g}", f"{r['max_score']:g}", r["status"]) for r in results]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    """A plain-text table: student, score, max, status, detail."""
+    rows = [("student", "score", "max", "status", "detail")]
+    rows += [(r["student"], f"{r['score']:g}", f"{r['max_score']:g}", r["status"], r.get("detail", "")[:90])
+             for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+
+
+# ---------------------------------------------------------------- feedback
+
+def feedback(course: Path, assignment: str) -> list[Path]:
+    """Per-student HTML feedback with nbgrader's ``generate_feedback`` (hidden tests removed, as configured
+    in nbgrader_config.py), for every autograded submission.
+
+    Returns:
+        the feedback files written.
+    """
+    if not any((course / "autograded").glob(f"*/{assignment}")):
+        raise RuntimeError(f"nothing autograded for {assignment} yet: run `course-grade autograde {assignment}`")
+    grading.nbgrader(course, "generate_feedback", assignment, "--force")
+    return sorted((course / "feedback").glob(f"*/{assignment}/*.html"))
 
 
 # ---------------------------------------------------------------- export
@@ -317,6 +590,28 @@ def export(course: Path, out: Any) -> int:
 
 # ---------------------------------------------------------------- command line
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """``K/N`` -> (K, N), 1 <= K <= N."""
+    match = re.fullmatch(r"(\d+)/(\d+)", text)
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N, got {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def choose_sandbox(requested: str) -> tuple[str, str]:
+    """The sandbox to use ("bwrap" or "none") and a line that says so."""
+    from course_utils.sandbox import sandbox_problem
+
+    if requested == "none":
+        return "none", UNSANDBOXED + " (--sandbox none)"
+    problem = sandbox_problem()
+    if problem is None:
+        return "bwrap", SANDBOXED
+    if requested == "bwrap":
+        raise RuntimeError(f"--sandbox bwrap: {problem}")
+    return "none", f"{UNSANDBOXED} ({problem}; on Debian or Ubuntu: apt-get install bubblewrap)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``course-grade`` argument parser."""
     parser = argparse.ArgumentParser(prog="course-grade", description=__doc__.split("\n")[0])
@@ -329,9 +624,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", type=Path)
     p = sub.add_parser("autograde", help="grade every collected submission")
     p.add_argument("assignment")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
     p.add_argument("--timeout", type=int, default=60, help="seconds per cell (nbgrader's Execute.timeout)")
     p.add_argument("--wall-limit", type=float, default=600, help="seconds per submission before it is killed")
+    p.add_argument("--memory", type=int, default=4096, help="memory cap of a student's kernel in MB (0: none)")
+    p.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                   help="auto: bubblewrap when it works here, else unsandboxed with a warning")
+    p.add_argument("--shard", type=parse_shard, default=None, metavar="K/N",
+                   help="grade only every N-th student starting from the K-th (several machines, one gradebook)")
+    p.add_argument("--student", action="append", default=None, help="grade only this student (repeatable)")
+    p = sub.add_parser("feedback", help="write HTML feedback for every autograded submission")
+    p.add_argument("assignment")
     p = sub.add_parser("export", help="write the results as CSV")
     p.add_argument("--csv", type=Path, default=None, help="output file (default: stdout)")
     return parser
@@ -355,9 +658,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name in unmatched:
                 print(f"unmatched: {name}")
         elif args.command == "autograde":
-            print(UNSANDBOXED, flush=True)
-            results = autograde(course, args.assignment, args.jobs, args.timeout, args.wall_limit)
+            if not (course / "solutions" / args.assignment).is_dir():
+                raise RuntimeError(f"no assignment {args.assignment!r} in {course / 'solutions'}")
+            mode, line = choose_sandbox(args.sandbox)
+            print(line, flush=True)
+            results = autograde(course, args.assignment, args.jobs, args.timeout, args.wall_limit, mode,
+                                args.memory, args.shard, args.student)
             print(format_table(results))
+            print(f"results: {results_path(course, args.assignment, args.shard)}; scores are in the gradebook")
+        elif args.command == "feedback":
+            files = feedback(course, args.assignment)
+            for path in files:
+                print(path.relative_to(course))
+            print(f"wrote {len(files)} feedback file(s)")
         elif args.command == "export":
             if args.csv is None:
                 export(course, sys.stdout)

@@ -186,9 +186,31 @@ def nbgrader_command(*args: str) -> list[str]:
     return [str(exe) if exe.exists() else "nbgrader", *args]
 
 
+def course_config(course_dir: str | Path) -> Any:
+    """The course's ``nbgrader_config.py``, loaded as nbgrader loads it (a traitlets ``Config``; empty when
+    the file is missing)."""
+    from traitlets.config.loader import Config, PyFileConfigLoader
+
+    path = Path(course_dir).resolve()
+    if not (path / "nbgrader_config.py").exists():
+        return Config()
+    return PyFileConfigLoader("nbgrader_config.py", path=str(path)).load_config()
+
+
 def gradebook_url(course_dir: str | Path) -> str:
-    """The SQLAlchemy URL of a course's sqlite gradebook (``gradebook.db`` at the course root)."""
+    """The SQLAlchemy URL of a course's gradebook: ``CourseDirectory.db_url`` from its nbgrader_config.py
+    when set there (a database server, for grading on several machines), else nbgrader's default, the
+    sqlite file ``gradebook.db`` at the course root."""
+    url = course_config(course_dir).get("CourseDirectory", {}).get("db_url")
+    if isinstance(url, str) and url:
+        return url
     return f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}"
+
+
+def course_id(course_dir: str | Path) -> str:
+    """The course id of a course's nbgrader_config.py (nbgrader's ``default_course`` when unset)."""
+    value = course_config(course_dir).get("CourseDirectory", {}).get("course_id")
+    return value if isinstance(value, str) and value else "default_course"
 
 
 def nbgrader(course_dir: str | Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
