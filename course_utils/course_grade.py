@@ -167,6 +167,7 @@ def collect(course: Path, assignment: str, source: Path) -> tuple[list[str], lis
 
 GUARD_PREFIX = "course_grade_guard_"
 TOKEN_TEXT = "course-grade {kind} {token}"
+MARK = "  # course-grade"  # ends every line that harden() adds to a cell of the source
 
 
 def load_submission(path: Path, grade_ids: set[str]) -> tuple[Any, str | None]:
@@ -208,9 +209,11 @@ def check_submission(path: Path, grade_ids: set[str]) -> str | None:
 
 
 def assignment_cells(course: Path, assignment: str) -> tuple[set[str], dict[str, float]]:
-    """The grade ids of an assignment's source notebook, and the points of its graded cells."""
+    """The grade ids of an assignment's exercises (its solution and graded cells: a setup cell's id is
+    shared with other assignments), and the points of its graded cells."""
     source = grading.read_notebook(course / "solutions" / assignment / f"{assignment}.ipynb")
-    ids = {grading.nbgrader_meta(c)["grade_id"] for c in source.cells if grading.nbgrader_meta(c).get("grade_id")}
+    ids = {grading.nbgrader_meta(c)["grade_id"] for c in source.cells
+           if grading.nbgrader_meta(c).get("solution") or grading.nbgrader_meta(c).get("grade")}
     return ids, grading.max_points(source)
 
 
@@ -229,20 +232,23 @@ def harden(source: Any) -> tuple[Any, dict[str, tuple[str, str]]]:
     nb = copy.deepcopy(source)
     tokens: dict[str, tuple[str, str]] = {}
     cells = []
+    setup = next((c for c in nb.cells if c.cell_type == "code" and grading.nbgrader_meta(c).get("locked")
+                  and not grading.nbgrader_meta(c).get("grade")), None)
+    if setup is not None:  # restore before it, and record the names it defines after it
+        setup.source = f"__course_guard__(){MARK}\n{setup.source.rstrip()}\n__course_guard__(record=True){MARK}"
     for cell in nb.cells:
         meta = grading.nbgrader_meta(cell)
         if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
             gid = meta["grade_id"]
             guard_token, test_token = secrets.token_hex(16), secrets.token_hex(16)
             tokens[gid] = (guard_token, test_token)
-            guard = new_code_cell(
-                "__course_guard__()  # course-grade: put back what earlier cells changed\n"
-                f"print({TOKEN_TEXT.format(kind='guard', token=guard_token)!r})")
+            guard = new_code_cell(f"__course_guard__(){MARK}\n"
+                                  f"print({TOKEN_TEXT.format(kind='guard', token=guard_token)!r}){MARK}")
             guard.metadata = {"editable": False, "deletable": False, "nbgrader": {
                 "grade": False, "grade_id": GUARD_PREFIX + gid, "locked": True, "schema_version": 3,
                 "solution": False, "task": False}}
             cells.append(guard)
-            cell.source = cell.source.rstrip("\n") + f"\nprint({TOKEN_TEXT.format(kind='check', token=test_token)!r})"
+            cell.source = f"{cell.source.rstrip()}\nprint({TOKEN_TEXT.format(kind='check', token=test_token)!r}){MARK}"
         cells.append(cell)
     nb.cells = cells
     return nb, tokens
@@ -303,13 +309,12 @@ def unharden(nb: Any, tokens: dict[str, tuple[str, str]]) -> Any:
     lines (the sources and the outputs)."""
     nb = copy.deepcopy(nb)
     lines = {TOKEN_TEXT.format(kind=k, token=t) for pair in tokens.values() for k, t in zip(("guard", "check"), pair)}
-    printed = {f"print({line!r})" for line in lines}
     cells = []
     for cell in nb.cells:
         if str(grading.nbgrader_meta(cell).get("grade_id", "")).startswith(GUARD_PREFIX):
             continue
         if cell.cell_type == "code":
-            cell.source = "\n".join(ln for ln in cell.source.split("\n") if ln not in printed)
+            cell.source = "\n".join(ln for ln in cell.source.split("\n") if not ln.endswith(MARK))
             for out in cell.get("outputs", []):
                 if out.get("output_type") == "stream":
                     out["text"] = "".join(ln for ln in out["text"].splitlines(True) if ln.strip() not in lines)

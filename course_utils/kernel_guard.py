@@ -4,7 +4,8 @@
 CONNECTION_FILE`` (inside the sandbox when there is one). Before the kernel runs any cell, this module
 
 - caps the kernel's memory (``RLIMIT_DATA``, so a memory bomb raises ``MemoryError`` instead of taking
-  the machine down);
+  the machine down) and ends the kernel after a cell that ran out of memory (the grader starts a new
+  one and runs the earlier cells again);
 - imports the modules that test cells rely on (numpy, torch, course_utils' checkers, ...) and records
   their attributes, the code of their Python functions, ``builtins`` and the IPython shell's hooks
   (input and AST transformers, event callbacks, ``sys`` hooks, methods of the shell and kernel classes).
@@ -150,16 +151,27 @@ def _restore_instance(obj: Any, saved: dict[str, Any]) -> int:
     return changed
 
 
-def restore() -> int:
-    """Put back everything :func:`snapshot_modules` and :func:`snapshot_shell` recorded.
+def restore(record: bool = False) -> int:
+    """Put back everything :func:`snapshot_modules` and :func:`snapshot_shell` recorded, and the names the
+    setup cell defined in the notebook's namespace (``np``, ``assert_close``, ...).
+
+    Args:
+        record: record the notebook's names instead (called at the end of the locked setup cell).
 
     Never raises (a guard that failed would cost an honest student the test that follows).
 
     Returns:
         the number of objects that had been changed.
     """
+    if record:
+        try:
+            ns = _SNAPSHOT["shell"]["shell"].user_ns
+            _SNAPSHOT["user_ns"] = {k: v for k, v in ns.items() if not k.startswith("_") and _guardable(v)}
+        except Exception:  # noqa: BLE001
+            pass
+        return 0
     changed = 0
-    steps = [_restore_sys, _restore_modules, _restore_shell]
+    steps = [_restore_sys, _restore_modules, _restore_shell, _restore_user_ns]
     for step in steps:
         try:
             changed += step()
@@ -224,6 +236,16 @@ def _restore_shell() -> int:
     return changed
 
 
+def _restore_user_ns() -> int:
+    changed = 0
+    ns = _SNAPSHOT["shell"]["shell"].user_ns
+    for key, value in _SNAPSHOT.get("user_ns", {}).items():
+        if ns.get(key, _MISSING) is not value:
+            ns[key] = value
+            changed += 1
+    return changed
+
+
 def _set_memory_limit(megabytes: int) -> None:
     import resource
 
@@ -232,6 +254,20 @@ def _set_memory_limit(megabytes: int) -> None:
         soft, hard = resource.getrlimit(which)
         new_hard = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
         resource.setrlimit(which, (min(limit, new_hard), new_hard))
+
+
+def _exit_on_memory_error(result: Any) -> None:
+    """End the kernel after a cell that ran out of memory: libraries can be left broken by a failed
+    allocation (a solver that hangs later), so the grader starts a new kernel and runs the earlier cells
+    again rather than go on in this one."""
+    if isinstance(getattr(result, "error_in_exec", None), MemoryError):
+        import os
+        import time
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        time.sleep(0.3)  # let the error output reach the grader
+        os._exit(3)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -246,6 +282,7 @@ def main(argv: list[str] | None = None) -> None:
     app = IPKernelApp.instance()
     app.log_connection_info = lambda: None  # the "NOTE: ... ipython kernel entry point" banner
     app.initialize(args)
+    app.shell.events.register("post_run_cell", _exit_on_memory_error)
     snapshot_shell(app.shell, app.kernel)
     builtins.__course_guard__ = restore  # type: ignore[attr-defined]
     _SNAPSHOT["modules"]["builtins"][1]["__course_guard__"] = (restore, _function_state(restore))

@@ -127,6 +127,12 @@ class SandboxKernelManager(AsyncKernelManager):
             self.ip = str(Path(sockets) / "k")
             self.connection_file = str(Path(sockets) / "kernel.json")
 
+    async def interrupt_kernel(self) -> None:  # type: ignore[override]
+        """Interrupt by a message on the control channel: a signal would reach bubblewrap, not the kernel."""
+        if self.kernel_spec is not None:
+            self.kernel_spec.interrupt_mode = "message"
+        await AsyncKernelManager.interrupt_kernel(self)
+
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
         if "ipykernel_launcher" in cmd:

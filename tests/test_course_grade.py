@@ -1,21 +1,29 @@
 """``course-grade`` end to end on a temporary copy of the course: release, collect a generated class from a
-folder and from a zip, autograde it two at a time, export CSV.
+folder and from a zip, add the adversarial corpus (tests/grading_corpus.py), autograde everything two at a
+time in the sandbox, check every score, the gradebook, the files student code must not touch, the
+feedback and the CSV export.
 
-The class for ``01_perceptron_xor``: an honest student (100), a blank release (0), a runaway loop in
-``predict`` (stopped by the per-cell timeout: loses ``predict_test`` and ``train_perceptron_test``, 70), a
-kernel killed by ``os._exit(1)`` (crashed, 0), and broken files (invalid JSON, empty, plain text, a lecture
-notebook: invalid file, 0).
+The collected class for ``01_perceptron_xor``: an honest student (100), a blank release (0), a runaway loop
+in ``predict`` (stopped by the per-cell timeout: loses ``predict_test`` and ``train_perceptron_test``, 70), a
+kernel killed by ``os._exit(1)`` in ``threshold_mlp`` (crashed; the kernel is restarted and only that
+exercise is lost, 90), and broken files (invalid JSON, empty, plain text, a lecture notebook: invalid
+file, 0).
 """
 from __future__ import annotations
 
 import csv
 import json
+import os
+import socket
 import subprocess
 import sys
+import threading
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
+import grading_corpus as corpus
 import pytest
 from conftest import ROOT, release_path, source_path
 
@@ -27,7 +35,7 @@ EXPECTED = {
     "honest": (100.0, "graded"),
     "blank": (0.0, "graded"),
     "runaway": (70.0, "graded"),
-    "crash": (0.0, "crashed"),
+    "crash": (90.0, "crashed"),
     "badjson": (0.0, "invalid file"),
     "empty": (0.0, "invalid file"),
     "text": (0.0, "invalid file"),
@@ -46,7 +54,58 @@ def _json(nb) -> str:
     return nbformat.writes(nb)
 
 
-def _grade_class(tmp: Path) -> dict:
+class Listener:
+    """A TCP server on 127.0.0.1 that records what anyone sends it (student code must not reach it)."""
+
+    def __init__(self) -> None:
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(8)
+        self.server.settimeout(0.5)
+        self.port = self.server.getsockname()[1]
+        self.received: list[bytes] = []
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    self.received.append(conn.recv(1024) or b"<connected>")
+                except OSError:
+                    self.received.append(b"<connected>")
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join(timeout=5)
+        self.server.close()
+
+
+def _corpus(course: Path, listener: Listener, sandboxed: bool) -> dict[str, corpus.Case]:
+    """Submit every case of the corpus (those that need the sandbox only when there is one)."""
+    source = grading.read_notebook(course / "solutions" / A / f"{A}.ipynb")
+    release = grading.read_notebook(course / "assignments" / A / f"{A}.ipynb")
+    ctx = corpus.Ctx(
+        release=release, source=source, other_release=grading.read_notebook(release_path("02_backprop")),
+        values={"course": course, "gradebook": course / "gradebook.db", "port": listener.port,
+                "solution": course / "solutions" / A / f"{A}.ipynb"},
+        fill=lambda answers: grading.fill_release(release, source, answers))
+    cases = {}
+    for case in corpus.CASES:
+        if case.sandboxed and not sandboxed:
+            continue
+        grading.submit(course, A, case.name, {f"{A}.ipynb": case.make(ctx)})
+        cases[case.name] = case
+    return cases
+
+
+def _grade_class(tmp: Path, listener: Listener, sandboxed: bool) -> dict:
     course = grading.copy_course(ROOT, tmp / "course")
     proc = course_grade(course, "release", A)
     assert proc.returncode == 0, proc.stderr
@@ -76,29 +135,45 @@ def _grade_class(tmp: Path) -> dict:
 
     collect_folder = course_grade(course, "collect", A, str(folder))
     collect_zip = course_grade(course, "collect", A, str(archive))
-    auto = course_grade(course, "autograde", A, "--jobs", "2", "--timeout", "20", "--wall-limit", "180",
-                        timeout=600)
+    cases = _corpus(course, listener, sandboxed)
+    protected = {p: p.read_bytes() for p in [course / "solutions" / A / f"{A}.ipynb"]}
+    auto = course_grade(course, "autograde", A, "--jobs", "2", "--timeout", "15", "--wall-limit", "240",
+                        "--memory", "1536", timeout=1200)
+    feedback = course_grade(course, "feedback", A)
     csv_path = tmp / "grades.csv"
     export = course_grade(course, "export", "--csv", str(csv_path))
     return {"course": course, "folder": collect_folder, "zip": collect_zip, "auto": auto, "export": export,
-            "csv": csv_path}
+            "csv": csv_path, "cases": cases, "protected": protected, "feedback": feedback}
 
 
 def test_course_grade_end_to_end(tmp_path):
     # one test, not a module fixture: pytest-xdist would build a fixture once per worker, grading the class
     # twice at once on 2 cores
-    graded = _grade_class(tmp_path)
+    from course_utils.sandbox import sandbox_problem
+
+    problem = sandbox_problem()
+    if problem and os.environ.get("CI"):
+        pytest.fail(f"CI must grade in the sandbox (.ci/run installs bubblewrap): {problem}")
+    listener = Listener()
+    try:
+        graded = _grade_class(tmp_path, listener, sandboxed=problem is None)
+    finally:
+        listener.close()
     _check_collect(graded)
-    _check_autograde(graded)
+    _check_autograde(graded, sandboxed=problem is None)
+    _check_corpus(graded, listener)
+    _check_feedback(graded)
     _check_export(graded)
+    if problem:
+        warnings.warn(f"the corpus cases that need the sandbox did not run: {problem}", stacklevel=1)
 
     # the wall-clock limit: the runaway submission again, with a cell timeout longer than the limit
     from course_utils import course_grade as cg
 
     start = time.monotonic()
-    result = cg.grade_one(graded["course"], A, "runaway", 60, 3, *cg.assignment_cells(graded["course"], A))
+    result = cg.autograde(graded["course"], A, timeout=60, wall_limit=3, students=["runaway"])[0]
     assert result["status"] == "timed out" and result["score"] == 0.0, result
-    assert time.monotonic() - start < 30
+    assert time.monotonic() - start < 40
 
 
 def _check_collect(graded):
@@ -110,23 +185,66 @@ def _check_collect(graded):
     assert "unmatched: readme.md" in zipped.stdout
     for student in EXPECTED:
         assert (graded["course"] / "submitted" / student / A / f"{A}.ipynb").is_file(), student
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{graded['course'] / 'gradebook.db'}") as gb:
-        assert {s.id for s in gb.students} == set(EXPECTED)
 
 
-def _check_autograde(graded):
+def _results(graded) -> dict[str, dict]:
+    data = json.loads((graded["course"] / "grades" / f"{A}.json").read_text())
+    return {r["student"]: r for r in data["results"]}
+
+
+def _check_autograde(graded, sandboxed):
     auto = graded["auto"]
     assert auto.returncode == 0, auto.stderr[-3000:]
-    assert "UNSANDBOXED: student code runs with your permissions" in auto.stdout
-    results = json.loads((graded["course"] / "grades" / f"{A}.json").read_text())["results"]
-    got = {r["student"]: (r["score"], r["status"]) for r in results}
-    assert got == EXPECTED, results
-    assert all(r["max_score"] == 100.0 for r in results)
-    table = {ln.split()[0]: ln for ln in auto.stdout.splitlines()[2:]}
+    if sandboxed:
+        assert "sandboxed (bubblewrap)" in auto.stdout, auto.stdout[:500]
+    else:
+        assert "UNSANDBOXED: student code runs with your permissions" in auto.stdout
+    results = _results(graded)
+    got = {s: (r["score"], r["status"]) for s, r in results.items() if s in EXPECTED}
+    assert got == EXPECTED, {s: (r["score"], r["status"], r["detail"]) for s, r in results.items() if s in EXPECTED}
+    assert all(r["max_score"] == 100.0 for r in results.values())
+    table = {ln.split()[0]: ln for ln in auto.stdout.splitlines() if ln.split()}
     assert "invalid file" in table["empty"] and "crashed" in table["crash"] and " 100 " in table["honest"]
     assert (graded["course"] / "autograded" / "honest" / A / f"{A}.ipynb").is_file()
+    # the gradebook holds exactly the results, cell by cell, for every student (nothing lost or mixed up)
+    book = grading.gradebook_scores(graded["course"], A)
+    assert set(book) == set(results)
+    for student, r in results.items():
+        assert book[student]["cells"] == r["cells"], (student, book[student], r["cells"])
+        assert book[student]["score"] == r["score"] and book[student]["max_score"] == 100.0, student
+
+
+def _check_corpus(graded, listener):
+    results = _results(graded)
+    points = grading.max_points(grading.read_notebook(source_path(A)))
+    wrong = []
+    for name, case in graded["cases"].items():
+        r = results[name]
+        want = {gid: 0.0 if gid in case.lose else pts for gid, pts in points.items()}
+        if r["status"] != case.status or r["cells"] != want:
+            lost = sorted(g for g, v in r["cells"].items() if v < points[g])
+            wrong.append(f"{name}: {r['status']} losing {lost}, expected {case.status} losing {sorted(case.lose)} "
+                         f"({r['detail']})")
+    assert not wrong, "\n".join(wrong)
+    assert listener.received == [], f"student code reached the grader's network: {listener.received}"
+    for path, content in graded["protected"].items():
+        assert path.read_bytes() == content, f"student code changed {path}"
+
+
+def _check_feedback(graded):
+    fb = graded["feedback"]
+    assert fb.returncode == 0, fb.stderr[-3000:]
+    results = _results(graded)
+    have = {p.parts[-3] for p in (graded["course"] / "feedback").glob(f"*/{A}/{A}.html")}
+    assert have == {s for s, r in results.items() if r["status"] in ("graded", "crashed")}
+    source = grading.read_notebook(source_path(A))
+    hidden = grading.find_cell(source, "predict_test").source.split("### BEGIN HIDDEN TESTS")[1].split("\n")[1]
+    for path in (graded["course"] / "feedback").glob(f"*/{A}/{A}.html"):
+        html = path.read_text()
+        assert "course-grade" not in html and "__course_guard__" not in html, path
+        assert hidden.strip() not in html, f"{path} shows the hidden tests"
+    honest = (graded["course"] / "feedback" / "honest" / A / f"{A}.html").read_text()
+    assert "100" in honest and "predict: visible tests passed" in honest
 
 
 def _check_export(graded):
@@ -135,6 +253,6 @@ def _check_export(graded):
     assert text.startswith('"student","assignment","score","max_score","status","predict_test"'), text[:200]
     with open(graded["csv"], newline="") as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
-    assert set(rows) == set(EXPECTED)
+    assert set(rows) == set(_results(graded))
     assert float(rows["honest"]["score"]) == 100.0 and rows["crash"]["status"] == "crashed"
     assert float(rows["runaway"]["predict_test"]) == 0.0 and float(rows["runaway"]["cover_count_test"]) == 15.0
