@@ -39,8 +39,10 @@ import copy
 import csv
 import json
 import os
+import queue
 import re
 import secrets
+import select
 import shutil
 import signal
 import subprocess
@@ -394,6 +396,54 @@ class Grader:
         except RuntimeError as err:
             raise RuntimeError(f"could not prepare the grading template of {assignment}: {err}") from err
         self.release = grading.read_notebook(self.template / "assignments" / assignment / f"{assignment}.ipynb")
+        self._idle: queue.Queue[subprocess.Popen] = queue.Queue()
+        self._workers: list[subprocess.Popen] = []
+
+    def _run(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        """Send one request to an idle worker (:mod:`course_utils.grade_worker`, started when none is idle).
+
+        Returns:
+            its reply, or None when the wall-clock limit passed (that worker, its kernel with it, is killed).
+        """
+        try:
+            worker = self._idle.get_nowait()
+        except queue.Empty:
+            worker = subprocess.Popen([sys.executable, "-m", "course_utils.grade_worker"], env=grading.tool_env(),
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                      text=True, start_new_session=True)
+            self._workers.append(worker)
+        assert worker.stdin is not None and worker.stdout is not None
+        try:
+            worker.stdin.write(json.dumps(request) + "\n")
+            worker.stdin.flush()
+            ready, _, _ = select.select([worker.stdout], [], [], self.wall_limit)
+            line = worker.stdout.readline() if ready else ""
+        except (BrokenPipeError, OSError):
+            line, ready = "", [True]
+        if not line:  # over the limit, or the worker died
+            self._kill(worker)
+            return None if not ready else {"success": False, "log": "the grading worker stopped"}
+        self._idle.put(worker)
+        return json.loads(line)
+
+    @staticmethod
+    def _kill(worker: subprocess.Popen) -> None:
+        try:
+            os.killpg(worker.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        worker.wait()
+
+    def close(self) -> None:
+        """Stop the workers."""
+        for worker in self._workers:
+            if worker.poll() is None:
+                assert worker.stdin is not None
+                try:
+                    worker.stdin.close()
+                    worker.wait(timeout=10)
+                except (OSError, subprocess.TimeoutExpired):
+                    self._kill(worker)
 
     def grade(self, student: str) -> dict[str, Any]:
         """Grade one collected submission (see the module docstring).
@@ -420,27 +470,20 @@ class Grader:
                                    work / "submitted" / student / a / f"{a}.ipynb")
             sockets = work / "s"
             sockets.mkdir()
-            env = {**grading.tool_env(), sandbox.ENV_SANDBOX: self.sandbox, sandbox.ENV_SOCKETS: str(sockets),
+            env = {sandbox.ENV_SANDBOX: self.sandbox, sandbox.ENV_SOCKETS: str(sockets),
                    sandbox.ENV_MEMORY: str(self.memory)}
-            cmd = grading.nbgrader_command("autograde", a, f"--student={student}", f"--Execute.timeout={self.timeout}")
-            proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True, start_new_session=True)
-            try:
-                log, _ = proc.communicate(timeout=self.wall_limit)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.communicate()
+            request = {"course": str(work), "assignment": a, "student": student, "timeout": self.timeout, "env": env}
+            reply = self._run(request)
+            if reply is None:
                 result.update(status="timed out", detail=f"over the wall-clock limit of {self.wall_limit:g} s")
                 return result
-            finally:
-                if proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGKILL)
+            log = reply["log"]
             result["log"] = log[-4000:]
             graded_path = work / "autograded" / student / a / f"{a}.ipynb"
             scores = grading.gradebook_scores(work, a, [student]).get(student)
-            if proc.returncode != 0 or scores is None or not graded_path.is_file():
+            if not reply["success"] or scores is None or not graded_path.is_file():
                 errors = [ln for ln in log.splitlines() if ("Error" in ln or "died" in ln) and "Please see" not in ln]
-                result.update(status="crashed", detail=(errors[-1] if errors else f"exit code {proc.returncode}")[:300])
+                result.update(status="crashed", detail=(errors[-1] if errors else "nbgrader failed")[:300])
                 return result
             graded = grading.read_notebook(graded_path)
             cells, voided = trusted_scores(graded, self.tokens, scores["cells"], self.points)
@@ -527,14 +570,17 @@ def autograde(course: Path, assignment: str, jobs: int = 1, timeout: int = 60, w
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="cg") as tmp:  # short: Unix socket paths are limited to 107 bytes
         grader = Grader(course, assignment, Path(tmp), timeout, wall_limit, sandbox, memory)
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
-                tqdm(total=len(chosen), desc=f"autograde {assignment}", unit="sub", file=sys.stderr) as bar:
-            futures = [pool.submit(grader.grade, s) for s in chosen]
-            for future in as_completed(futures):
-                result = future.result()
-                record(course, assignment, [result])
-                results.append(result)
-                bar.update(1)
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
+                    tqdm(total=len(chosen), desc=f"autograde {assignment}", unit="sub", file=sys.stderr) as bar:
+                futures = [pool.submit(grader.grade, s) for s in chosen]
+                for future in as_completed(futures):
+                    result = future.result()
+                    record(course, assignment, [result])
+                    results.append(result)
+                    bar.update(1)
+        finally:
+            grader.close()
     results.sort(key=lambda r: r["student"])
     out = results_path(course, assignment, shard)
     previous = json.loads(out.read_text())["results"] if out.exists() else []
