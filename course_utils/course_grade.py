@@ -1,10 +1,12 @@
-"""``course-grade``: grade a class with nbgrader, one command per step (first slice of issue 8).
+"""``course-grade``: grade a class with nbgrader, one command per step (issue 8).
 
 Run in a course directory (``--course DIR``, default the current directory)::
 
     course-grade release [ASSIGNMENT...]        # nbgrader generate_assignment A --force (all of solutions/)
     course-grade collect ASSIGNMENT PATH        # a folder or a .zip of submissions -> submitted/
-    course-grade autograde ASSIGNMENT [--jobs N] [--timeout S] [--wall-limit S]
+    course-grade autograde ASSIGNMENT [--jobs N] [--timeout S] [--wall-limit S] [--memory MB]
+                                      [--sandbox auto|bwrap|none] [--shard K/N] [--student S]
+    course-grade feedback ASSIGNMENT            # nbgrader generate_feedback (hidden tests removed)
     course-grade export [--csv FILE]            # quoted CSV of the results
 
 Accepted submission names (a student id is ``[A-Za-z0-9_.-]+``):
@@ -16,21 +18,21 @@ Accepted submission names (a student id is ``[A-Za-z0-9_.-]+``):
 Anything else (other extensions, bad ids, two files for one student) is reported as unmatched and left
 out: the tool never guesses.
 
-Autograding: each submission is graded in its own throwaway course copy (``nbgrader_config.py``,
-``solutions/ASSIGNMENT``, the release and a fresh gradebook made by ``nbgrader generate_assignment``
-there, and only that student's submission), by ``nbgrader autograde`` in a subprocess with a per-cell
-timeout (``--timeout``) and a wall-clock limit for the whole submission (``--wall-limit``). Statuses:
+Autograding (README, "Grading a class"): a template is made once per run (the source with a guard cell
+before each test and a token printed by each, :func:`harden`; its release and gradebook, by ``nbgrader
+generate_assignment``). Each submission is rebuilt on that release (:func:`canonical_submission`) and
+graded by ``nbgrader autograde`` (through its API, in a long-lived worker, :mod:`course_utils.grade_worker`)
+in its own copy of the template, its kernel in the sandbox (:mod:`course_utils.sandbox`). Statuses:
 
-- ``graded``: nbgrader finished; the score is read from the copy's gradebook by this (parent) process;
-- ``timed out``: the wall-clock limit passed; the process group is killed; score 0;
-- ``crashed``: nbgrader failed (a kernel that died, ``os._exit``, ...); score 0;
-- ``invalid file``: not JSON, not nbformat 4, empty, or none of the assignment's grade ids; score 0.
+- ``graded``: the tests ran; each scores nbgrader's points if its guard and itself printed their tokens;
+- ``crashed``: the kernel died (the cell that killed it scores 0, the rest is graded in a new kernel), or
+  nbgrader failed (0);
+- ``timed out``: over the wall-clock limit; the worker and its kernel are killed; 0;
+- ``invalid file``: empty, not JSON, not a notebook, or none of the assignment's cells; 0.
 
-Results are written by the parent process only, sequentially, to ``grades/ASSIGNMENT.json``
-(this slice does not write grades into the main sqlite gradebook, which is unsafe for concurrent
-writers); each graded notebook is copied back to ``autograded/STUDENT/ASSIGNMENT/``.
-
-There is no sandbox yet: student code runs with the instructor's permissions.
+Scores are written by this process only, one submission at a time, into the course's gradebook
+(nbgrader's API) and ``grades/ASSIGNMENT.json``; graded notebooks, without guards and tokens, go to
+``autograded/STUDENT/ASSIGNMENT/``.
 """
 from __future__ import annotations
 
@@ -697,6 +699,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     course: Path = args.course.resolve()
     if not (course / "nbgrader_config.py").exists():
         print(f"course-grade: {course} has no nbgrader_config.py (use --course)", file=sys.stderr)
+        return 2
+    try:
+        import nbgrader  # noqa: F401
+    except ImportError:
+        print("course-grade needs nbgrader: pip install 'course_utils[instructor]'", file=sys.stderr)
         return 2
     os.environ["PATH"] = grading.tool_env()["PATH"]
     try:
