@@ -112,7 +112,7 @@ def _to_markdown(nb: Any, gid: str) -> None:
 def _nbformat3(ctx: Ctx) -> str:
     import nbformat
 
-    return nbformat.writes(nbformat.convert(ctx.fill({}), 3), version=3)
+    return nbformat.writes(nbformat.convert(ctx.fill({}), 3), version=3)  # convert changes its argument
 
 
 honest = answer("predict", "def predict(w, b, X):\n    return (X @ w + b > 0).astype(np.int64)")
