@@ -3,8 +3,9 @@
 Everything here drives nbgrader as an instructor would (``nbgrader generate_assignment``, ``nbgrader
 autograde``, the sqlite gradebook through :class:`nbgrader.api.Gradebook`), on a course directory laid
 out as in DESIGN.md: ``solutions/`` (source), ``assignments/`` (release), ``submitted/`` (collected).
-The test suite and ``benchmarks/run.py`` use it to prove the graders hold; nbgrader and nbclient are
-dev dependencies, imported only when a function needs them.
+The test suite and ``benchmarks/run.py`` use it to prove the graders hold, and ``course-grade`` builds on it;
+nbgrader and nbclient come with the ``instructor`` extra (and ``dev``), imported only when a function needs
+them.
 """
 from __future__ import annotations
 
