@@ -42,10 +42,11 @@ lectures: install
 	$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=300 lectures/*.ipynb
 
-# Autograde the submissions collected for one assignment: make grade A=01_perceptron_xor
+# Grade every collected submission of an assignment with course-grade (sandboxed where bubblewrap works):
+# make grade A=01_perceptron_xor
 grade: install
 	test -n "$(A)" || (echo "usage: make grade A=01_perceptron_xor" && exit 2)
-	$(VENV)/bin/nbgrader autograde $(A)
+	$(VENV)/bin/course-grade autograde $(A)
 
 benchmark: install
 	$(PY) benchmarks/run.py

@@ -169,8 +169,8 @@ HIDE_ERRORS = WRONG_XOR + """get_ipython().showtraceback = lambda *args, **kwarg
 get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)
 """
 PATCH_CHECKERS = WRONG_MLP + """import course_utils.checks as _checks
-_checks.assert_equal = _checks.assert_dtype = _checks.assert_shape = lambda *args, **kwargs: None
-assert_equal = assert_dtype = assert_shape = _checks.assert_equal
+_checks.assert_close = _checks.assert_equal = _checks.assert_dtype = _checks.assert_shape = lambda *a, **k: None
+assert_close = assert_equal = assert_dtype = assert_shape = _checks.assert_equal
 """
 PATCH_NUMPY = WRONG_MLP + """np.allclose = np.array_equal = lambda *args, **kwargs: True
 np.abs = np.absolute = lambda x, *args, **kwargs: np.zeros(np.shape(x))
