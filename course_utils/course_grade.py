@@ -18,11 +18,12 @@ Accepted submission names (a student id is ``[A-Za-z0-9_.-]+``):
 Anything else (other extensions, bad ids, two files for one student) is reported as unmatched and left
 out: the tool never guesses.
 
-Autograding (README, "Grading a class"): a template is made once per run (the source with a guard cell
-before each test and a token printed by each, :func:`harden`; its release and gradebook, by ``nbgrader
-generate_assignment``). Each submission is rebuilt on that release (:func:`canonical_submission`) and
-graded by ``nbgrader autograde`` (through its API, in a long-lived worker, :mod:`course_utils.grade_worker`)
-in its own copy of the template, its kernel in the sandbox (:mod:`course_utils.sandbox`). Statuses:
+Autograding (README, "Grading a class"): a template is made once per run (the source with a guard
+cell before each test and a token printed by each, ``submission.harden``; its release and gradebook, by
+``nbgrader generate_assignment``). Each submission is rebuilt on that release
+(``submission.canonical_submission``) and graded by ``nbgrader autograde`` (through its API, in a
+long-lived worker, :mod:`course_utils.grade_worker`) in its own copy of the template, its kernel in the
+sandbox (:mod:`course_utils.sandbox`). Statuses:
 
 - ``graded``: the tests ran; each scores nbgrader's points if its guard and itself printed their tokens;
 - ``crashed``: the kernel died (the cell that killed it scores 0, the rest is graded in a new kernel), or
@@ -55,13 +56,9 @@ from pathlib import Path
 from typing import Any
 
 from course_utils import grading
-from course_utils.submission import (  # noqa: F401 - re-exported: course-grade's public helpers
-    GUARD_PREFIX,
-    MARK,
-    TOKEN_TEXT,
+from course_utils.submission import (
     assignment_cells,
     canonical_submission,
-    check_submission,
     harden,
     kernel_deaths,
     load_submission,
@@ -74,7 +71,6 @@ ZIP_NAME = re.compile(r"([A-Za-z0-9.-]+)(?:_[^/]*)?\.ipynb")
 UNSANDBOXED = "UNSANDBOXED: student code runs with your permissions"
 SANDBOXED = ("sandboxed (bubblewrap): student code cannot read solutions/, the gradebook or other submissions, "
              "cannot write outside its folder, and has no network")
-STATUSES = ("graded", "timed out", "crashed", "invalid file")
 
 
 # ---------------------------------------------------------------- release

@@ -78,9 +78,7 @@ def _python_roots() -> list[Path]:
     source folder of an editable ``course_utils`` (only that package, not the repository around it)."""
     import course_utils
 
-    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
-             Path(sys.executable).resolve().parent.parent,
-             Path(course_utils.__file__).resolve().parent}
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(course_utils.__file__).resolve().parent}
     for entry in sys.path:
         path = Path(entry).resolve() if entry else None
         if path and path.is_dir() and "site-packages" in path.parts:
@@ -168,7 +166,6 @@ class GuardedExecute(Execute):
             ename, evalue = KERNEL_DIED
             cell.outputs.append(NotebookNode(output_type="error", ename=ename, evalue=evalue,
                                              traceback=[f"{ename}: {evalue}"]))
-            self.nb.metadata.setdefault("course_grade", {})["kernel_deaths"] = list(self.kernel_deaths)
             await self._restart_and_replay(cell_index)
             return cell
 

@@ -53,11 +53,6 @@ def load_submission(path: Path, grade_ids: set[str]) -> tuple[Any, str | None]:
     return nb, None
 
 
-def check_submission(path: Path, grade_ids: set[str]) -> str | None:
-    """Why a submitted file cannot be graded, or None when it can (see :func:`load_submission`)."""
-    return load_submission(path, grade_ids)[1]
-
-
 def assignment_cells(course: Path, assignment: str) -> tuple[set[str], dict[str, float]]:
     """The grade ids of an assignment's exercises (its solution and graded cells: a setup cell's id is
     shared with other assignments), and the points of its graded cells."""

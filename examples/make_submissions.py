@@ -4,14 +4,10 @@
 
 Six students, as a folder an instructor downloads (``<student>.ipynb``, or ``<student>/<notebook>``):
 
-| student | what they handed in | score |
-|---|---|---:|
-| alice | every exercise right | 100 |
-| bob | ``threshold_mlp`` multiplies by ``W1.T`` | 90 |
-| carol | the blank release, in a folder of her own | 0 |
-| dave | ``predict`` loops forever (it and ``train_perceptron``, which uses it, lose their points) | 70 |
-| erin | a wrong ``xor_network`` that also replaces the course's checkers with no-ops | 90 |
-| frank | a file that is not a notebook (invalid file) | 0 |
+alice (every exercise right), bob (``threshold_mlp`` multiplies by ``W1.T``), carol (the blank release,
+in a folder of her own), dave (``predict`` loops forever), erin (a wrong ``xor_network`` that also
+replaces the course's checkers with no-ops) and frank (a file that is not a notebook). The scores they
+get are the README's table after ``<!-- walkthrough-scores -->``.
 
 tests/test_examples.py checks that these files are what this script writes from the current release.
 """
