@@ -239,3 +239,77 @@ def enable_friendly_errors() -> bool:
 
     shell.set_custom_exc((NotImplementedError, CheckError), handler)
     return True
+
+
+#: set only in the grader's checker process, while a test runs (course_utils.grader.check): the link to
+#: the student's kernel that :func:`in_kernel` and :func:`assert_numpy_only` use there
+_GRADING: dict[str, Any] = {}
+
+
+def in_kernel(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run ``function(*args, **kwargs)`` where the student's code lives, and return its result.
+
+    In the student's notebook this is a plain call. While grading, the tests run in a separate process
+    and the student's functions and objects stay in the student's kernel: the grader sends the source of
+    ``function`` there, runs it on the arguments and receives its result as plain data (numbers, arrays,
+    tensors' values). Tests use it for what can only be computed next to the student's code, such as
+    gradients through the student's ``nn.Module``. ``function`` must be self-contained: it imports what
+    it uses, and reads nothing from the cell around it.
+    """
+    session = _GRADING.get("session")
+    if session is not None:
+        return session.run(function, args, kwargs)
+    return function(*args, **kwargs)
+
+
+def torch_guard() -> Any:
+    """A context in which any PyTorch function raises; afterwards ``type(guard).used`` names the first one
+    called (even when the code inside caught the exception). A no-op context when torch is not imported."""
+    import contextlib
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return contextlib.nullcontext()
+    from torch.overrides import TorchFunctionMode
+
+    class NoTorch(TorchFunctionMode):
+        used: str | None = None
+
+        def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+            module = getattr(func, "__module__", None) or "torch"
+            NoTorch.used = NoTorch.used or f"{module}.{name}".replace("torch._C._nn.", "torch.nn.functional.")
+            raise CheckError(f"PyTorch is not allowed here ({NoTorch.used})")
+
+    return NoTorch()
+
+
+def assert_numpy_only(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``function(*args, **kwargs)``, failing with :class:`CheckError` when it calls any PyTorch function:
+    the check of an exercise that must be written with NumPy. The grader makes the same check.
+
+    Returns:
+        the function's result.
+    """
+    session = _GRADING.get("session")
+    if session is not None:
+        session.numpy_only += 1
+        try:
+            return function(*args, **kwargs)
+        finally:
+            session.numpy_only -= 1
+    guard = torch_guard()
+    used = None
+    try:
+        with guard:
+            result = function(*args, **kwargs)
+    except BaseException:
+        used = getattr(type(guard), "used", None)
+        if used is None:
+            raise
+    used = used or getattr(type(guard), "used", None)
+    if used:
+        name = getattr(function, "__name__", "the function")
+        raise CheckError(f"{name}(...) called PyTorch ({used}): this exercise must be written with NumPy only")
+    return result

@@ -31,8 +31,11 @@ def _nbformat() -> Any:
 
 
 def nbgrader_meta(cell: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``nbgrader`` metadata of a cell ({} when it has none)."""
-    return dict(cell.get("metadata", {}).get("nbgrader", {}))
+    """The ``nbgrader`` metadata of a cell ({} when it has none, or when it is not a mapping, as in a
+    damaged or tampered file)."""
+    meta = cell.get("metadata", {}) if isinstance(cell, Mapping) else {}
+    found = meta.get("nbgrader", {}) if isinstance(meta, Mapping) else {}
+    return dict(found) if isinstance(found, Mapping) else {}
 
 
 def graded_cells(nb: Any) -> dict[str, Any]:
@@ -289,7 +292,7 @@ def notebook_differences(a: Any, b: Any) -> list[str]:
     return diffs
 
 
-if __name__ == "__main__":  # python -m course_utils.grading
-    from course_utils.course_grade import main
+if __name__ == "__main__":  # python -m course_utils.grading: the same as course-grade
+    from course_utils.grader.cli import main
 
     sys.exit(main())

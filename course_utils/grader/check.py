@@ -1,0 +1,264 @@
+"""The checker: grades one submission with the tests running in this process, never in the student's.
+
+For each code cell of the submission (rebuilt on the release, :func:`course_utils.grader.collect.canonical_submission`):
+
+- setup, solution and the student's own cells run in the student's kernel
+  (:class:`course_utils.grader.runner.StudentKernel`), as the student wrote them;
+- at a test cell, the kernel runs the *visible* test (the release's code, for the graded notebook's display
+  only); then the checker runs the instructor's whole test (visible and hidden) here, in a namespace made by
+  the instructor's setup cell, with each name the test uses and the student's notebook defines bound to its
+  current value in the kernel: plain data by value, functions, classes and objects as proxies
+  (:mod:`course_utils.grader.proxy`). The test scores its points when it runs to its end; otherwise 0, with
+  its assertion's message.
+
+Nothing the kernel prints or displays decides a score. A kernel that dies (in a cell or during a test's
+call) is restarted and the cells before that point are run again; a cell or a call over the time limit is
+interrupted (the kernel restarted when it does not stop).
+"""
+from __future__ import annotations
+
+import builtins
+import contextlib
+import copy
+import io
+import signal
+import time
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from course_utils import checks, grading
+from course_utils.grader.proxy import GraderError, Session
+from course_utils.grader.runner import KernelDied, KernelTimeout, StudentKernel
+
+#: the per-cell limit of the setup cell is at least this (imports on a loaded machine are slow; a limit
+#: meant for a runaway answer never applies to it)
+SETUP_TIMEOUT = 300
+RESULT_PREFIX = "course-grade:"
+
+
+@dataclass
+class Report:
+    """What grading one submission found."""
+
+    cells: dict[str, float]
+    messages: dict[str, str]
+    deaths: list[str] = field(default_factory=list)
+    notebook: Any = None
+    seconds: float = 0.0
+
+
+
+
+def _strip_markers(source: str) -> str:
+    return "\n".join(ln for ln in source.splitlines()
+                     if ln.strip() not in ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
+
+
+def _python(source: str) -> str:
+    """A cell's source as plain Python (IPython's magics turned into calls)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(source)
+
+
+def _referenced(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _referenced(const)
+    return names
+
+
+def is_test(cell: Any) -> bool:
+    meta = grading.nbgrader_meta(cell)
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def is_setup(cell: Any) -> bool:
+    meta = grading.nbgrader_meta(cell)
+    return cell.get("cell_type") == "code" and bool(meta.get("locked")) and not meta.get("grade")
+
+
+class Checker:
+    """The tests of one assignment, ready to grade submissions.
+
+    Args:
+        source: the instructor's notebook (solutions/): its setup cell and its test cells are what the
+            checker runs.
+        timeout: seconds per cell and per test (all of a test's calls together).
+
+    Raises:
+        ValueError: the source has no setup cell, or a test that does not compile.
+    """
+
+    def __init__(self, source: Any, timeout: float = 60, sandbox: str = "none", memory: int = 0) -> None:
+        self.timeout, self.sandbox, self.memory = timeout, sandbox, memory
+        setups = [c for c in source.cells if is_setup(c)]
+        if not setups:
+            raise ValueError("the source notebook has no locked setup cell")
+        self.setup = compile(_python(setups[0].source), "<setup>", "exec")
+        self.tests: dict[str, types.CodeType] = {}
+        self.points: dict[str, float] = {}
+        for cell in source.cells:
+            if is_test(cell):
+                gid = grading.nbgrader_meta(cell)["grade_id"]
+                text = _python(_strip_markers(cell.source))
+                self.tests[gid] = compile(text, f"<test {gid}>", "exec")
+                self.points[gid] = float(grading.nbgrader_meta(cell).get("points", 0))
+                import linecache  # so that inspect.getsource finds functions a test sends to the kernel
+
+                linecache.cache[f"<test {gid}>"] = (len(text), None, text.splitlines(True), f"<test {gid}>")
+        self.setup_names: set[str] = set(self._fresh_namespace())
+
+    def _fresh_namespace(self) -> dict[str, Any]:
+        ns: dict[str, Any] = {"__name__": "__course_grade_checker__"}
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            exec(self.setup, ns)
+        return ns
+
+    # ------------------------------------------------------------------ one test
+    def _run_test(self, gid: str, ns: dict[str, Any], session: Session) -> str | None:
+        """Run one test in the checker; returns None when it passed, else the reason."""
+        code = self.tests[gid]
+        wanted = sorted(n for n in _referenced(code) if not n.startswith("_") and n not in self.setup_names
+                        and not hasattr(builtins, n))
+        deadline = time.monotonic() + self.timeout
+        session.seconds_left = lambda: deadline - time.monotonic()
+        checks._GRADING["session"] = session
+        previous = signal.signal(signal.SIGALRM, _alarm) if _main_thread() else None
+        if previous is not None:
+            signal.setitimer(signal.ITIMER_REAL, self.timeout + 10)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                found = session.names(wanted)
+                for name in wanted:
+                    if name in found:
+                        ns[name] = found[name]
+                    else:
+                        ns.pop(name, None)
+                exec(code, ns)
+            return None
+        except _TestTimeout:
+            session.failure = session.failure or "the test ran over its time limit"
+            return f"stopped: over the time limit of {self.timeout:g} s"
+        except GraderError as err:
+            return str(err)
+        except NotImplementedError as err:
+            return str(err) or "exercise not attempted"
+        except AssertionError as err:
+            return str(err) or "an assertion failed"
+        except Exception as err:  # noqa: BLE001 - any failure of the test is the student's score
+            name = type(err).__name__
+            return f"{name}: {err}" if name not in ("CheckError",) else str(err)
+        finally:
+            if previous is not None:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+            checks._GRADING.pop("session", None)
+
+    # ------------------------------------------------------------------ one submission
+    def grade(self, notebook: Any, workdir: Path, sockets: Path, kernel: StudentKernel | None = None) -> Report:
+        """Grade a canonical submission (the release with the student's work) in ``workdir``.
+
+        Returns:
+            a :class:`Report`; its notebook is the executed submission with each test's result appended.
+
+        Raises:
+            KernelDied: the kernel cannot be started at all.
+        """
+        start = time.monotonic()
+        nb = copy.deepcopy(notebook)
+        for cell in nb.cells:
+            if cell.get("cell_type") == "code":
+                cell.outputs, cell.execution_count = [], None
+        own_kernel = kernel is None
+        kernel = kernel or StudentKernel(workdir, sockets, self.sandbox, self.memory)
+        if own_kernel or not kernel.alive():
+            kernel.start()
+        report = Report(cells={gid: 0.0 for gid in self.tests}, messages={}, notebook=nb)
+        ns = self._fresh_namespace()
+        dead: set[int] = set()
+        try:
+            for index, cell in enumerate(nb.cells):
+                if cell.get("cell_type") != "code":
+                    continue
+                limit = max(self.timeout, SETUP_TIMEOUT) if is_setup(cell) else self.timeout
+                try:
+                    cell.outputs, cell.execution_count = kernel.run_cell(cell.source, limit)
+                except (KernelDied, KernelTimeout) as err:
+                    dead.add(index)
+                    died = isinstance(err, KernelDied)
+                    if died:
+                        report.deaths.append(grading.nbgrader_meta(cell).get("grade_id") or f"cell {index}")
+                    cell.outputs = [_error_output("KernelDied" if died else "Timeout",
+                                                  f"{err}; the grader restarted the kernel and ran the cells "
+                                                  "before this one again" if died or not kernel.alive() else str(err))]
+                    if not kernel.alive():
+                        self._restart(kernel, nb, index, dead)
+                if is_test(cell):
+                    gid = grading.nbgrader_meta(cell)["grade_id"]
+                    if gid not in self.tests:
+                        continue
+                    session = Session(kernel, lambda: self.timeout)
+                    reason = self._run_test(gid, ns, session)
+                    points = self.points[gid]
+                    report.cells[gid] = points if reason is None else 0.0
+                    if reason is not None:
+                        report.messages[gid] = reason[:2000]
+                    cell.outputs.append(_result_output(report.cells[gid], points, reason))
+                    if session.failure:
+                        if session.failure == "the kernel died":
+                            report.deaths.append(gid)
+                        dead.add(index)
+                        self._restart(kernel, nb, index, dead)
+        finally:
+            if own_kernel:
+                kernel.shutdown()
+        report.seconds = time.monotonic() - start
+        return report
+
+    def _restart(self, kernel: StudentKernel, nb: Any, upto: int, dead: set[int]) -> None:
+        """A new kernel with the student's cells before ``upto`` run again (visible tests and cells that
+        killed the kernel are skipped)."""
+        kernel.start()
+        for index, cell in enumerate(nb.cells[:upto]):
+            if cell.get("cell_type") != "code" or index in dead or is_test(cell):
+                continue
+            limit = max(self.timeout, SETUP_TIMEOUT) if is_setup(cell) else self.timeout
+            try:
+                kernel.run_cell(cell.source, limit)
+            except (KernelDied, KernelTimeout):
+                dead.add(index)
+                if not kernel.alive():
+                    self._restart(kernel, nb, upto, dead)
+                    return
+
+
+class _TestTimeout(BaseException):
+    pass
+
+
+def _alarm(signum: int, frame: Any) -> None:
+    raise _TestTimeout()
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _error_output(ename: str, evalue: str) -> Any:
+    from nbformat.v4 import new_output
+
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def _result_output(score: float, points: float, reason: str | None) -> Any:
+    from nbformat.v4 import new_output
+
+    text = f"{RESULT_PREFIX} {score:g} / {points:g} points"
+    text += " (all tests passed, hidden ones included)" if reason is None else f"\n{reason}"
+    return new_output("display_data", data={"text/plain": text})

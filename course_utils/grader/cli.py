@@ -1,0 +1,159 @@
+"""``course-grade``: grade a class with nbgrader's formats and gradebook, one command per step.
+
+Run in a course directory (``--course DIR``, default the current directory)::
+
+    course-grade release [ASSIGNMENT...]        # nbgrader generate_assignment A --force (all of solutions/)
+    course-grade collect ASSIGNMENT PATH        # a folder or a .zip of submissions -> submitted/
+    course-grade autograde ASSIGNMENT [--jobs N] [--timeout S] [--wall-limit S] [--memory MB]
+                                      [--sandbox auto|bwrap|none] [--shard K/N] [--student S] [--no-preflight]
+    course-grade feedback ASSIGNMENT            # nbgrader generate_feedback on sanitised graded notebooks
+    course-grade export [--csv FILE]            # quoted CSV of the results
+
+The stages live in their own modules: :mod:`.collect`, :mod:`.autograde` (with :mod:`.worker`,
+:mod:`.check`, :mod:`.proxy`, :mod:`.runner`, :mod:`.sandbox`, :mod:`.agent`, :mod:`.wire`), :mod:`.record`,
+:mod:`.feedback` and :mod:`.export`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from course_utils import grading
+from course_utils.grader.autograde import PreflightError, autograde
+from course_utils.grader.collect import collect, release
+from course_utils.grader.export import export
+from course_utils.grader.feedback import feedback
+from course_utils.grader.record import collected_students, results_path
+
+UNSANDBOXED = "UNSANDBOXED: student code runs with your permissions"
+SANDBOXED = ("sandboxed (bubblewrap): student code cannot read solutions/, the gradebook or other submissions, "
+             "cannot write outside its folder, and has no network")
+
+
+def format_table(results: Sequence[dict[str, Any]]) -> str:
+    """A plain-text table: student, score, max, status, detail."""
+    rows = [("student", "score", "max", "status", "detail")]
+    rows += [(r["student"], f"{r['score']:g}", f"{r['max_score']:g}", r["status"], r.get("detail", "")[:90])
+             for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``K/N`` -> (K, N), 1 <= K <= N."""
+    match = re.fullmatch(r"(\d+)/(\d+)", text)
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N, got {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def choose_sandbox(requested: str) -> tuple[str, str]:
+    """The sandbox to use ("bwrap" or "none") and a line that says so."""
+    from course_utils.grader.sandbox import sandbox_problem
+
+    if requested == "none":
+        return "none", UNSANDBOXED + " (--sandbox none)"
+    problem = sandbox_problem()
+    if problem is None:
+        return "bwrap", SANDBOXED
+    if requested == "bwrap":
+        raise RuntimeError(f"--sandbox bwrap: {problem}")
+    return "none", f"{UNSANDBOXED} ({problem}; on Debian or Ubuntu: apt-get install bubblewrap)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``course-grade`` argument parser."""
+    parser = argparse.ArgumentParser(prog="course-grade", description=__doc__.split("\n")[0])
+    parser.add_argument("--course", type=Path, default=Path.cwd(), help="course directory (default: cwd)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("release", help="regenerate assignments/ from solutions/")
+    p.add_argument("assignments", nargs="*")
+    p = sub.add_parser("collect", help="import submissions from a folder or a zip")
+    p.add_argument("assignment")
+    p.add_argument("path", type=Path)
+    p = sub.add_parser("autograde", help="grade every collected submission")
+    p.add_argument("assignment")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
+    p.add_argument("--timeout", type=int, default=60, help="seconds per cell (nbgrader's Execute.timeout)")
+    p.add_argument("--wall-limit", type=float, default=600, help="seconds per submission before it is killed")
+    p.add_argument("--memory", type=int, default=4096, help="memory cap of a student's kernel in MB (0: none)")
+    p.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                   help="auto: bubblewrap when it works here, else unsandboxed with a warning")
+    p.add_argument("--shard", type=parse_shard, default=None, metavar="K/N",
+                   help="grade only every N-th student starting from the K-th (several machines, one gradebook)")
+    p.add_argument("--student", action="append", default=None, help="grade only this student (repeatable)")
+    p.add_argument("--no-preflight", dest="preflight", action="store_false",
+                   help="skip grading the instructor's solution first (it must score full marks)")
+    p = sub.add_parser("feedback", help="write HTML feedback for every autograded submission")
+    p.add_argument("assignment")
+    p = sub.add_parser("export", help="write the results as CSV")
+    p.add_argument("--csv", type=Path, default=None, help="output file (default: stdout)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``course-grade``; returns the exit code (0 unless the tool itself fails)."""
+    args = build_parser().parse_args(argv)
+    course: Path = args.course.resolve()
+    if not (course / "nbgrader_config.py").exists():
+        print(f"course-grade: {course} has no nbgrader_config.py (use --course)", file=sys.stderr)
+        return 2
+    try:
+        import nbgrader  # noqa: F401
+    except ImportError:
+        print("course-grade needs nbgrader: pip install 'course_utils[instructor]'", file=sys.stderr)
+        return 2
+    os.environ["PATH"] = grading.tool_env()["PATH"]
+    try:
+        if args.command == "release":
+            for name in release(course, args.assignments):
+                print(f"released {name}")
+        elif args.command == "collect":
+            students, unmatched = collect(course, args.assignment, args.path)
+            print(f"collected {len(students)} submission(s): {' '.join(students)}")
+            for name in unmatched:
+                print(f"unmatched: {name}")
+        elif args.command == "autograde":
+            if not (course / "solutions" / args.assignment).is_dir():
+                raise RuntimeError(f"no assignment {args.assignment!r} in {course / 'solutions'}")
+            mode, line = choose_sandbox(args.sandbox)
+            print(line, flush=True)
+            from tqdm import tqdm
+
+            students = args.student or collected_students(course, args.assignment, args.shard)
+            with tqdm(total=len(students), desc=f"autograde {args.assignment}", unit="sub", file=sys.stderr) as bar:
+                results = autograde(course, args.assignment, args.jobs, args.timeout, args.wall_limit, mode,
+                                    args.memory, args.shard, args.student, args.preflight,
+                                    progress=lambda result: bar.update(1))
+            print(format_table(results))
+            print(f"results: {results_path(course, args.assignment, args.shard)}; scores are in the gradebook")
+        elif args.command == "feedback":
+            files = feedback(course, args.assignment)
+            for path in files:
+                print(path.relative_to(course))
+            print(f"wrote {len(files)} feedback file(s)")
+        elif args.command == "export":
+            if args.csv is None:
+                export(course, sys.stdout)
+            else:
+                with open(args.csv, "w", newline="") as f:
+                    n = export(course, f)
+                print(f"wrote {n} row(s) to {args.csv}")
+    except PreflightError as err:
+        print(f"course-grade: stopped before grading anyone: {err}", file=sys.stderr)
+        return 3
+    except (RuntimeError, OSError, KeyError) as err:
+        print(f"course-grade: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,364 @@
+"""The checker's stand-ins for the student's names: calling one runs the student's code in the kernel.
+
+A test cell runs in the checker with each name the student's notebook defines bound to a proxy
+(:class:`RemoteObject`) or, for plain data, to a copy. Calls, attribute reads and writes, indexing, ``len``
+and iteration become requests to the kernel (:mod:`course_utils.grader.agent`); what comes back is
+decoded as plain data (:mod:`course_utils.grader.wire`): exact ``int``/``float``/``str``/..., exact
+``np.ndarray``, tensors rebuilt from their data, and new proxies for everything else. A list or dict that
+comes back is a :class:`RemoteList` or :class:`RemoteDict`: a real list or dict whose item assignments are
+also made in the kernel (``net.params["W1"] = W`` changes the student's network).
+
+After a call, arguments the student's code changed in place are changed in the checker too, so
+``assert_unchanged`` sees it and a ``state`` dict filled by an optimiser step is filled here.
+
+Exceptions raised by the student's code are raised here as the builtin exception of the same name
+(``ValueError``, ``KeyError``, ...; :class:`StudentError` for any other), with the student's message.
+"""
+from __future__ import annotations
+
+import builtins
+import contextlib
+import inspect
+import types
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from course_utils.grader import wire
+
+
+class StudentError(Exception):
+    """The student's code raised an exception that is not a builtin one."""
+
+
+class GraderError(Exception):
+    """The kernel died, timed out or sent no valid reply while the checker waited for it."""
+
+
+class Session:
+    """The checker's link to one student kernel: sends requests, decodes replies into checker values.
+
+    Args:
+        kernel: a :class:`course_utils.grader.runner.StudentKernel`.
+        deadline: a callable returning the seconds left for the current test cell.
+    """
+
+    def __init__(self, kernel: Any, seconds_left: Any) -> None:
+        self.kernel = kernel
+        self.seconds_left = seconds_left
+        self.numpy_only = 0
+        self.failure: str | None = None  # set when the kernel died or hung during a request
+
+    # ------------------------------------------------------------------ encode / decode
+    def _send_handle(self, obj: Any) -> dict:
+        if isinstance(obj, RemoteObject):
+            obj._check_generation()
+            return {"t": "h", "id": object.__getattribute__(obj, "_ref")}
+        if isinstance(obj, (RemoteDict, RemoteList)):
+            if obj._session is self and obj._generation == self.kernel.generation:
+                return {"t": "h", "id": obj._ref}
+            return wire.encode(list(obj) if isinstance(obj, list) else dict(obj), self._send_handle)
+        if isinstance(obj, types.FunctionType):
+            return {"t": "code", "name": obj.__name__, "source": _function_source(obj)}
+        raise wire.WireError(f"a {type(obj).__name__} cannot be sent to the student's code")
+
+    def encode(self, value: Any) -> Any:
+        return wire.encode(value, self._send_handle)
+
+    def decode(self, data: Any) -> Any:
+        generation = self.kernel.generation
+        return wire.decode(data, lambda ref: RemoteObject._make(self, ref, generation),
+                           make_ref=lambda container, ref: _container(self, container, ref, generation))
+
+    # ------------------------------------------------------------------ requests
+    def request(self, request: dict, what: str) -> dict:
+        """Send a request; returns the reply (a dict) or raises what the student's code raised."""
+        from course_utils.grader.runner import KernelDied, KernelTimeout
+
+        if self.failure:
+            raise GraderError(f"{what}: not run, {self.failure}")
+        if self.numpy_only:
+            request["numpy_only"] = True
+        timeout = max(1.0, float(self.seconds_left()))
+        try:
+            reply = self.kernel.request(request, timeout)
+        except KernelTimeout as err:
+            self.failure = f"the student's code ran over the time limit ({err})"
+            raise GraderError(f"{what}: stopped, over the time limit of {timeout:.0f} s") from None
+        except KernelDied:
+            self.failure = "the kernel died"
+            raise GraderError(f"{what}: the kernel died while running the student's code") from None
+        except wire.WireError as err:
+            raise GraderError(f"{what}: no valid answer from the student's kernel ({err})") from None
+        if "torch" in reply:
+            from course_utils.checks import CheckError
+
+            raise CheckError(f"{what} called PyTorch ({str(reply['torch'])[:100]}): this exercise must be "
+                             "written with NumPy only")
+        if "error" in reply:
+            raise _student_exception(reply["error"], what)
+        return reply
+
+    def value(self, request: dict, what: str) -> Any:
+        reply = self.request(request, what)
+        try:
+            return self.decode(reply.get("value"))
+        except wire.WireError as err:
+            raise GraderError(f"{what} returned something that is not plain data: {err}") from None
+
+    def call(self, target: int, args: tuple, kwargs: dict, what: str) -> Any:
+        try:
+            request = {"op": "call", "target": {"t": "h", "id": target}, "args": self.encode(list(args)),
+                       "kwargs": self.encode(dict(kwargs))}
+        except wire.WireError as err:
+            raise GraderError(f"{what}: {err}") from None
+        reply = self.request(request, what)
+        try:
+            result = self.decode(reply.get("value"))
+            for sent, back in ((list(args), reply.get("args")), (kwargs, reply.get("kwargs"))):
+                if back is not None:
+                    _sync(sent, wire.decode(back, lambda ref: None))
+        except wire.WireError as err:
+            raise GraderError(f"{what} returned something that is not plain data: {err}") from None
+        return result
+
+    def run(self, function: Any, args: tuple, kwargs: dict) -> Any:
+        """Run a function of the checker's (sent as source) in the kernel, on arguments that may be proxies."""
+        what = f"{function.__name__}(...) in the student's kernel"
+        try:
+            request = {"op": "run", "source": _function_source(function), "name": function.__name__,
+                       "args": self.encode(list(args)), "kwargs": self.encode(dict(kwargs))}
+        except (wire.WireError, OSError, TypeError) as err:
+            raise GraderError(f"{what}: {err}") from None
+        return self.decode(self.request(request, what).get("value"))
+
+    def names(self, wanted: list[str]) -> dict[str, Any]:
+        """The student's current values of ``wanted`` (those it defines)."""
+        found = self.value({"op": "names", "wanted": wanted}, "reading the notebook's names")
+        if type(found) is not dict:
+            raise GraderError("the kernel's list of names is not a dict")
+        return found
+
+
+def _function_source(function: Any) -> str:
+    import textwrap
+
+    return textwrap.dedent(inspect.getsource(function))
+
+
+_BUILTIN_EXCEPTIONS = {name: obj for name, obj in vars(builtins).items()
+                       if isinstance(obj, type) and issubclass(obj, Exception)}
+
+
+def _student_exception(error: Any, what: str) -> Exception:
+    names = error.get("types") if isinstance(error, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    message = message if isinstance(message, str) else ""
+    names = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+    for name in names:
+        cls = _BUILTIN_EXCEPTIONS.get(name)
+        if cls is not None and cls is not Exception:
+            if cls is NotImplementedError:
+                return NotImplementedError(f"{what}: exercise not attempted ({message or 'NotImplementedError'})")
+            try:
+                return cls(message)
+            except Exception:  # noqa: BLE001 - an exception class with other arguments
+                return StudentError(f"{name}: {message}")
+    first = names[0] if names else "an exception"
+    return StudentError(f"{what} raised {first}: {message}")
+
+
+def _sync(local: Any, new: Any) -> None:
+    """Make ``local`` (a checker value sent as an argument) equal ``new`` (its state after the call),
+    in place where it can be changed in place."""
+    if isinstance(local, np.ndarray) and isinstance(new, np.ndarray):
+        if local.shape == new.shape and local.flags.writeable:
+            with contextlib.suppress(TypeError, ValueError):
+                if not np.array_equal(local, new, equal_nan=local.dtype.kind in "fc"):
+                    local[...] = new
+        return
+    if isinstance(local, np.random.Generator) and isinstance(new, np.random.Generator):
+        local.bit_generator.state = new.bit_generator.state
+        return
+    torch = __import__("sys").modules.get("torch")
+    if torch is not None and isinstance(local, torch.Tensor) and isinstance(new, torch.Tensor):
+        if local.shape == new.shape and not torch.equal(local.detach(), new.to(local.dtype)):
+            with torch.no_grad():
+                local.copy_(new)
+        return
+    if isinstance(local, dict) and isinstance(new, dict):
+        for key in [k for k in local if k not in new]:
+            dict.__delitem__(local, key)
+        for key, value in new.items():
+            if key in local and type(local[key]) is type(value) and isinstance(value, (dict, list, np.ndarray)):
+                _sync(local[key], value)
+            elif key not in local or not _same(local[key], value):
+                dict.__setitem__(local, key, value)
+        return
+    if isinstance(local, list) and isinstance(new, list):
+        if len(local) == len(new):
+            for i, value in enumerate(new):
+                if type(local[i]) is type(value) and isinstance(value, (dict, list, np.ndarray)):
+                    _sync(local[i], value)
+                elif not _same(local[i], value):
+                    list.__setitem__(local, i, value)
+        else:
+            list.__setitem__(local, slice(None), new)
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+class RemoteObject:
+    """An object that lives in the student's kernel (a function, a class, an instance)."""
+
+    __slots__ = ("_session", "_ref", "_generation", "_kind", "_name", "_type")
+
+    @classmethod
+    def _make(cls, session: Session, ref: dict, generation: int) -> RemoteObject:
+        if type(ref.get("id")) is not int:
+            raise wire.WireError("a reference without an id")
+        obj = object.__new__(cls)
+        for key, value in (("_session", session), ("_ref", ref["id"]), ("_generation", generation),
+                           ("_kind", str(ref.get("kind", "object"))[:20]), ("_name", str(ref.get("name", "?"))[:100]),
+                           ("_type", str(ref.get("type", "object"))[:100])):
+            object.__setattr__(obj, key, value)
+        return obj
+
+    def _get(self, key: str) -> Any:
+        return object.__getattribute__(self, key)
+
+    def _check_generation(self) -> None:
+        if self._get("_generation") != self._get("_session").kernel.generation:
+            raise GraderError(f"{self._get('_name')} belongs to a kernel that has been restarted")
+
+    def _target(self) -> dict:
+        self._check_generation()
+        return {"t": "h", "id": self._get("_ref")}
+
+    def _what(self) -> str:
+        return self._get("_name")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self._check_generation()
+        return self._get("_session").call(self._get("_ref"), args, kwargs, f"{self._what()}(...)")
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        value = self._get("_session").value({"op": "getattr", "target": self._target(), "name": name},
+                                            f"{self._what()}.{name}")
+        if isinstance(value, RemoteObject):
+            object.__setattr__(value, "_name", f"{self._what()}.{name}")
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        session = self._get("_session")
+        session.request({"op": "setattr", "target": self._target(), "name": name, "value": session.encode(value)},
+                        f"setting {self._what()}.{name}")
+
+    def __getitem__(self, key: Any) -> Any:
+        session = self._get("_session")
+        return session.value({"op": "getitem", "target": self._target(), "key": session.encode(key)},
+                             f"{self._what()}[{key!r}]")
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        session = self._get("_session")
+        session.request({"op": "setitem", "target": self._target(), "key": session.encode(key),
+                         "value": session.encode(value)}, f"setting {self._what()}[{key!r}]")
+
+    def __len__(self) -> int:
+        n = self._get("_session").value({"op": "len", "target": self._target()}, f"len({self._what()})")
+        if type(n) is not int or n < 0:
+            raise GraderError(f"len({self._what()}) is not a non-negative int")
+        return n
+
+    def __iter__(self) -> Iterator[Any]:
+        items = self._get("_session").value({"op": "list", "target": self._target()}, f"list({self._what()})")
+        if not isinstance(items, list):
+            raise GraderError(f"list({self._what()}) is not a list")
+        return iter(list(items))
+
+    def __contains__(self, key: Any) -> bool:
+        session = self._get("_session")
+        found = session.value({"op": "contains", "target": self._target(), "key": session.encode(key)},
+                              f"{key!r} in {self._what()}")
+        return found is True
+
+    def __str__(self) -> str:
+        text = self._get("_session").value({"op": "str", "target": self._target()}, f"str({self._what()})")
+        return text if type(text) is str else "?"
+
+    def __repr__(self) -> str:
+        return f"<{self._get('_type')} {self._what()} in the student's kernel>"
+
+
+def _container(session: Session, container: Any, ref: int, generation: int) -> Any:
+    cls = RemoteDict if isinstance(container, dict) else RemoteList
+    out = cls(container)
+    out._session, out._ref, out._generation = session, ref, generation
+    return out
+
+
+class _Writes:
+    _session: Session
+    _ref: int
+    _generation: int
+
+    def _remote(self, op: str, what: str, **fields: Any) -> None:
+        session = self._session
+        if self._generation != session.kernel.generation:
+            raise GraderError(f"{what}: the container belongs to a kernel that has been restarted")
+        request = {"op": op, "target": {"t": "h", "id": self._ref}}
+        request.update({k: session.encode(v) for k, v in fields.items()})
+        session.request(request, what)
+
+
+class RemoteDict(_Writes, dict):
+    """A dict read from the kernel; setting or deleting an item also does it in the kernel."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._remote("setitem", f"setting [{key!r}]", key=key, value=value)
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self._remote("delitem", f"deleting [{key!r}]", key=key)
+        dict.__delitem__(self, key)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def pop(self, key: Any, *default: Any) -> Any:  # type: ignore[override]
+        if key not in self and default:
+            return default[0]
+        value = dict.__getitem__(self, key)
+        del self[key]
+        return value
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:  # type: ignore[override]
+        if key not in self:
+            self[key] = default
+        return dict.__getitem__(self, key)
+
+    def clear(self) -> None:
+        for key in list(self):
+            del self[key]
+
+
+class RemoteList(_Writes, list):
+    """A list read from the kernel; setting or deleting an item also does it in the kernel (other changes,
+    such as ``append``, stay in the checker)."""
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._remote("setitem", f"setting [{index!r}]", key=index, value=value)
+        list.__setitem__(self, index, value)
+
+    def __delitem__(self, index: Any) -> None:
+        self._remote("delitem", f"deleting [{index!r}]", key=index)
+        list.__delitem__(self, index)

@@ -1,0 +1,229 @@
+"""Run the student's kernel: start it (sandboxed), execute cells into notebook outputs, send the checker's
+requests, and restart it when it dies or hangs.
+
+The kernel is :mod:`course_utils.grader.kernel` (a plain IPython kernel with a memory cap), started in
+bubblewrap when ``sandbox="bwrap"`` (:mod:`course_utils.grader.sandbox`), over Unix sockets, with a clean
+environment. Everything read from it is untrusted: outputs are stored for display only, and replies to
+requests are decoded as plain data (:mod:`course_utils.grader.wire`).
+"""
+from __future__ import annotations
+
+import queue
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.manager import KernelManager
+
+from course_utils.grader import agent, sandbox, wire
+
+KERNEL_DIED = "the kernel stopped (it exited, was killed, ran out of memory or crashed)"
+#: outputs kept from the student's kernel: their text is escaped in the feedback; other types are dropped
+KEPT_MIME = ("text/plain", "image/png", "image/jpeg")
+
+
+class KernelDied(RuntimeError):
+    """The kernel stopped while running a cell or a request."""
+
+
+class KernelTimeout(RuntimeError):
+    """A cell or a request ran over its time limit (the kernel was interrupted or restarted)."""
+
+
+class _Manager(KernelManager):
+    """A kernel manager that starts :mod:`course_utils.grader.kernel`, inside bubblewrap when asked."""
+
+    sandbox_mode = "none"
+    memory_mb = 0
+    sockets: Path | None = None
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        cmd = super().format_kernel_cmd(extra_arguments)
+        if "ipykernel_launcher" in cmd:
+            i = cmd.index("ipykernel_launcher")
+            memory = ["--memory", str(self.memory_mb)] if self.memory_mb else []
+            cmd = cmd[:i] + ["course_utils.grader.kernel", *memory] + cmd[i + 1:]
+        cmd[0] = sys.executable if cmd[0] in ("python", "python3") else cmd[0]
+        if self.sandbox_mode == "bwrap":
+            workdir = Path((self._launch_args or {}).get("cwd") or ".")
+            assert self.sockets is not None
+            cmd = sandbox.bwrap_command(cmd, workdir, self.sockets)
+        return cmd
+
+
+class StudentKernel:
+    """One student kernel, restartable.
+
+    Args:
+        workdir: the kernel's working folder (it holds the student's notebook, nothing else).
+        sockets: a short folder path for the kernel's sockets (Unix socket paths are limited to 107 bytes).
+        sandbox: "bwrap" or "none"; memory: the memory cap in MB (0: none).
+    """
+
+    def __init__(self, workdir: Path, sockets: Path, sandbox: str = "none", memory: int = 0) -> None:
+        self.workdir, self.sockets, self.sandbox, self.memory = workdir, sockets, sandbox, memory
+        self.km: _Manager | None = None
+        self.kc: Any = None
+        self.generation = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, timeout: float = 120) -> None:
+        """Start a new kernel and wait until it answers."""
+        self.shutdown()
+        self.generation += 1
+        self.sockets.mkdir(parents=True, exist_ok=True)
+        km = _Manager(kernel_name="python3")
+        km.sandbox_mode, km.memory_mb, km.sockets = self.sandbox, self.memory, self.sockets
+        km.transport = "ipc"
+        km.ip = str(self.sockets / f"k{self.generation}")
+        km.connection_file = str(self.sockets / f"kernel{self.generation}.json")
+        home = self.sockets / "home" if self.sandbox != "bwrap" else Path("/tmp/home")
+        if self.sandbox != "bwrap":
+            home.mkdir(exist_ok=True)
+        km.start_kernel(cwd=str(self.workdir), env=sandbox.kernel_env(home))
+        if km.kernel_spec is not None:
+            km.kernel_spec.interrupt_mode = "message"  # a signal would reach bubblewrap, not the kernel
+        self.km, self.kc = km, km.client()
+        self.kc.start_channels()
+        try:
+            self.kc.wait_for_ready(timeout=timeout)
+        except RuntimeError as err:
+            self.shutdown()
+            raise KernelDied(f"the kernel did not start: {err}") from None
+
+    def shutdown(self) -> None:
+        """Stop the kernel (killing it: nothing it holds is needed)."""
+        if self.kc is not None:
+            try:
+                self.kc.stop_channels()
+            except Exception:  # noqa: BLE001
+                pass
+        if self.km is not None:
+            try:
+                self.km.shutdown_kernel(now=True)
+            except Exception:  # noqa: BLE001
+                pass
+            try:
+                self.km.cleanup_resources()
+            except Exception:  # noqa: BLE001
+                pass
+        self.km = self.kc = None
+
+    def alive(self) -> bool:
+        return self.km is not None and self.km.is_alive()
+
+    # ------------------------------------------------------------------ one execute_request
+    def _execute(self, code: str, timeout: float, store_history: bool) -> tuple[list[dict], dict | None]:
+        """Run ``code``; returns (the iopub messages of this request, the execute_reply content).
+
+        Raises:
+            KernelDied: the kernel stopped.
+            KernelTimeout: over ``timeout`` seconds (the kernel is interrupted; if it does not stop within
+                5 s it is killed, and the next call must restart it).
+        """
+        if self.kc is None:
+            raise KernelDied("no kernel")
+        msg_id = self.kc.execute(code, store_history=store_history, allow_stdin=False, stop_on_error=False)
+        deadline = time.monotonic() + timeout
+        messages: list[dict] = []
+        reply: dict | None = None
+        idle = False
+        interrupted_at: float | None = None
+        while not (idle and reply is not None):
+            now = time.monotonic()
+            if interrupted_at is None and now > deadline:
+                interrupted_at = now
+                try:
+                    self.km.interrupt_kernel()
+                except Exception:  # noqa: BLE001
+                    pass
+            if interrupted_at is not None and now > interrupted_at + 5:
+                self.shutdown()
+                raise KernelTimeout(f"over the time limit of {timeout:g} s")
+            if not self.alive():
+                raise KernelDied(KERNEL_DIED)
+            try:
+                msg = self.kc.get_iopub_msg(timeout=0.2)
+            except queue.Empty:
+                msg = None
+            if msg is not None and msg.get("parent_header", {}).get("msg_id") == msg_id:
+                if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                    idle = True
+                else:
+                    messages.append(msg)
+            if reply is None:
+                try:
+                    shell = self.kc.get_shell_msg(timeout=0)
+                    if shell.get("parent_header", {}).get("msg_id") == msg_id:
+                        reply = shell["content"]
+                except queue.Empty:
+                    pass
+        if interrupted_at is not None:
+            raise KernelTimeout(f"over the time limit of {timeout:g} s (interrupted)")
+        return messages, reply
+
+    # ------------------------------------------------------------------ cells
+    def run_cell(self, code: str, timeout: float) -> tuple[list[dict], int | None]:
+        """Execute a notebook cell; returns (nbformat outputs, execution count).
+
+        Raises:
+            KernelDied, KernelTimeout: as :meth:`_execute` (the outputs so far are lost).
+        """
+        messages, reply = self._execute(code, timeout, store_history=True)
+        return outputs_from(messages), (reply or {}).get("execution_count")
+
+    # ------------------------------------------------------------------ requests
+    def request(self, request: dict, timeout: float) -> dict:
+        """Send one request to :mod:`course_utils.grader.agent` and return its decoded JSON reply (still
+        untrusted: the caller decodes the values with :func:`wire.decode`).
+
+        Raises:
+            KernelDied, KernelTimeout: as :meth:`_execute`.
+            wire.WireError: no reply, or not JSON.
+        """
+        code = f"__import__('course_utils.grader.agent', fromlist=['serve']).serve({wire.dumps(request)!r})"
+        messages, _ = self._execute(code, timeout, store_history=False)
+        for msg in messages:
+            if msg["msg_type"] == "display_data":
+                payload = msg["content"].get("data", {}).get(agent.MIME)
+                if isinstance(payload, str):
+                    reply = wire.loads(payload)
+                    if type(reply) is not dict:
+                        raise wire.WireError("a reply that is not an object")
+                    return reply
+        raise wire.WireError("the kernel sent no reply (was the grader's agent replaced?)")
+
+
+def outputs_from(messages: list[dict]) -> list[dict]:
+    """nbformat outputs built from a request's iopub messages (stream, display, result, error); rich
+    outputs keep only :data:`KEPT_MIME` (no HTML, JavaScript or SVG from a student reaches the feedback)."""
+    from nbformat.v4 import new_output
+
+    outputs: list[Any] = []
+    for msg in messages:
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream":
+            name, text = content.get("name", "stdout"), str(content.get("text", ""))
+            if outputs and outputs[-1].output_type == "stream" and outputs[-1].name == name:
+                outputs[-1].text += text
+            else:
+                outputs.append(new_output("stream", name=name, text=text))
+        elif kind in ("display_data", "execute_result"):
+            data = {k: v for k, v in content.get("data", {}).items() if k in KEPT_MIME and isinstance(v, str)}
+            if not data:
+                continue
+            if kind == "execute_result":
+                outputs.append(new_output("execute_result", data=data, execution_count=content.get("execution_count")))
+            else:
+                outputs.append(new_output("display_data", data=data))
+        elif kind == "error":
+            outputs.append(new_output("error", ename=str(content.get("ename", ""))[:200],
+                                      evalue=str(content.get("evalue", ""))[:4000],
+                                      traceback=[str(t)[:4000] for t in content.get("traceback", [])][:50]))
+        elif kind == "clear_output":
+            outputs.clear()
+    for out in outputs:  # a runaway print loop should not make a notebook of gigabytes
+        if out.output_type == "stream" and len(out.text) > 100_000:
+            out.text = out.text[:50_000] + "\n... (output cut by the grader) ...\n" + out.text[-10_000:]
+    return outputs

@@ -1,0 +1,110 @@
+"""Where the student's kernel runs: a bubblewrap sandbox.
+
+Only the *kernel*, which runs the student's code, goes into the sandbox; the checker that runs the tests
+(:mod:`course_utils.grader.check`) runs in the grader's own process. The kernel talks to the checker over
+Unix sockets in a folder of its own (ZeroMQ's ``ipc`` transport), so it needs no network at all.
+
+Inside the sandbox (``bwrap``, Debian package ``bubblewrap``) the kernel sees:
+
+- read-only: the operating system (``/usr``, ``/etc``, ...), the Python installation and its
+  packages, and ``course_utils``;
+- read-write: its own working folder (holding only the student's notebook, without hidden tests), its
+  socket folder, and an empty ``/tmp`` and ``$HOME`` that vanish with it;
+- nothing else: not ``solutions/``, not the gradebook, not ``submitted/`` or other students' files, not
+  the instructor's home;
+- no network (a network namespace of its own with only loopback), no other processes (a PID
+  namespace, so every process it starts dies with it), no capabilities, a new session (no terminal),
+  and a clean environment (:func:`kernel_env`), not the grader's variables.
+
+Where bubblewrap is missing or cannot create namespaces, grading still works, unsandboxed, and
+``course-grade`` says so.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
+
+
+def bwrap_path() -> str | None:
+    """The ``bwrap`` executable on PATH, or None."""
+    return shutil.which("bwrap")
+
+
+@lru_cache(maxsize=1)
+def sandbox_problem() -> str | None:
+    """Why bubblewrap cannot sandbox here (None when it can): it is missing, or it cannot create the
+    namespaces (some containers forbid them)."""
+    exe = bwrap_path()
+    if exe is None:
+        return "bubblewrap (bwrap) is not installed"
+    probe = [exe, *_mounts(Path("/"), []), "--unshare-all", "--die-with-parent", "--cap-drop", "ALL",
+             sys.executable, "-c", "import socket"]
+    try:
+        proc = subprocess.run(probe, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"bwrap failed to start: {err}"
+    if proc.returncode != 0:
+        return f"bwrap cannot create a sandbox here: {(proc.stderr or proc.stdout).strip()[:300]}"
+    return None
+
+
+def _python_roots() -> list[Path]:
+    """The folders the kernel's Python needs: its installation, the environment's packages, and the
+    source folder of an editable ``course_utils`` (only that package, not the repository around it)."""
+    import course_utils
+
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(course_utils.__file__).resolve().parent}
+    for entry in sys.path:
+        path = Path(entry).resolve() if entry else None
+        if path and path.is_dir() and "site-packages" in path.parts:
+            roots.add(path)
+    return sorted(roots)
+
+
+def _mounts(workdir: Path, rw: list[Path]) -> list[str]:
+    args = []
+    for top in _SYSTEM_DIRS:
+        path = Path(top)
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), top]
+        elif path.is_dir():
+            args += ["--ro-bind", top, top]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/tmp/home"]
+    for root in _python_roots():
+        args += ["--ro-bind", str(root), str(root)]
+    for path in rw:
+        args += ["--bind", str(path), str(path)]
+    args += ["--chdir", str(workdir), "--setenv", "HOME", "/tmp/home", "--setenv", "MPLCONFIGDIR", "/tmp/home",
+             "--setenv", "IPYTHONDIR", "/tmp/home/.ipython", "--setenv", "TMPDIR", "/tmp"]
+    return args
+
+
+def bwrap_command(command: list[str], workdir: Path, sockets: Path) -> list[str]:
+    """``command`` wrapped in bubblewrap as described in the module docstring."""
+    exe = bwrap_path()
+    if exe is None:
+        raise RuntimeError("bwrap is not installed")
+    return [exe, *_mounts(workdir, [workdir.resolve(), sockets.resolve()]), "--unshare-all", "--die-with-parent",
+            "--new-session", "--cap-drop", "ALL", "--unsetenv", "JPY_PARENT_PID", "--", *command]
+
+
+#: variables the kernel keeps from the grader's environment (thread counts, locale, and OpenBLAS's
+#: processor settings, which some machines need for correct results); everything else is dropped
+KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                  "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYDEVD_DISABLE_FILE_VALIDATION")
+
+
+def kernel_env(home: Path) -> dict[str, str]:
+    """The student kernel's whole environment: :data:`KEPT_VARIABLES` and a home of its own."""
+    env = {k: os.environ[k] for k in KEPT_VARIABLES if k in os.environ}
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = bindir + os.pathsep + env.get("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env.update(HOME=str(home), MPLCONFIGDIR=str(home), IPYTHONDIR=str(home / ".ipython"),
+               PYDEVD_DISABLE_FILE_VALIDATION="1", PYTHONNOUSERSITE="1")
+    return env
