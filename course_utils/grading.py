@@ -122,6 +122,19 @@ def edit_cell(nb: Any, grade_id: str, old: str, new: str) -> Any:
     return nb
 
 
+def replace_solution(nb: Any, grade_id: str, code: str) -> Any:
+    """A copy of ``nb`` whose solution cell ``grade_id`` holds ``code`` (between the solution markers, so
+    that the release and the filled submission see it as the student's answer).
+
+    Raises:
+        KeyError: no cell has that grade id.
+    """
+    nb = copy.deepcopy(nb)
+    cell = find_cell(nb, grade_id)
+    cell.source = f"### BEGIN SOLUTION\n{code.strip()}\n### END SOLUTION"
+    return nb
+
+
 def without_experiments(nb: Any) -> Any:
     """A copy of ``nb`` without its Markdown cells and its cells tagged ``experiment``: what the exercises
     need (setup, solutions, tests), for checking an implementation without its training runs."""

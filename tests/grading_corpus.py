@@ -1,4 +1,4 @@
-"""The adversarial corpus of ``course-grade`` (issue 8): one submission of ``01_perceptron_xor`` per case,
+"""The adversarial corpus of ``course-grade`` (issues 8 and 12): one submission of ``01_perceptron_xor`` per case,
 written as data. A case is a name, how to make the submission from the release (one edit, usually), the
 tests it must lose (every other test keeps its full points), and the status it must get.
 
@@ -238,14 +238,17 @@ CASES = [
                                                        _move_before(nb, C, "predict")))),
     # tampering inside the kernel
     Case("checkers_patched", answer("threshold_mlp", PATCH_CHECKERS), lose=(M,)),
-    Case("numpy_patched", answer("threshold_mlp", PATCH_NUMPY), lose=(M,)),
+    # numpy patched in the kernel breaks only the student's own code there (the tests' numpy is the checker's)
+    Case("numpy_patched", answer("threshold_mlp", PATCH_NUMPY), lose=(M, S)),
     Case("builtins_tampered", answer("xor_network", TAMPER_BUILTINS), lose=(X,)),
     Case("always_equal", answer("cover_count", ALWAYS_EQUAL), lose=(C, S)),
     Case("lying_methods", answer("predict", LYING_ARRAY), lose=(P, T)),
     Case("input_transformer", answer("threshold_mlp", STRIP_ASSERTS), lose=(M,)),
     Case("run_cell_patched", answer("xor_network", PATCH_RUN_CELL), lose=(X,)),
     Case("errors_hidden", answer("xor_network", HIDE_ERRORS), lose=(X,)),
-    Case("frame_inspection", answer("predict", FRAME_PEEK), lose=(P,)),  # train_perceptron is honest
+    # the tests run in another process: no frame holds a reference, so the peeking predict is just wrong, and
+    # train_perceptron's test, which calls predict, fails with it
+    Case("frame_inspection", answer("predict", FRAME_PEEK), lose=(P, T)),
     Case("visible_tests_hardcoded", answer("cover_count", HARDCODED), lose=(C,)),
     # reaching outside the kernel (the sandbox's job)
     Case("gradebook_written", answer("xor_network", GRADEBOOK_WRITE), lose=(X,), sandboxed=True),

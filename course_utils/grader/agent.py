@@ -88,7 +88,6 @@ def _call(request: dict) -> dict:
         target = _define(request)
     args = _decode(request.get("args", {"t": "list", "v": []}))
     kwargs = _decode(request.get("kwargs", {"t": "dict", "v": []}))
-    sent = (request.get("args"), request.get("kwargs"))
     guard = torch_guard() if request.get("numpy_only") else None
     try:
         if guard is not None:
@@ -104,10 +103,29 @@ def _call(request: dict) -> dict:
         return reply
     if guard is not None and getattr(type(guard), "used", None):
         return {"torch": type(guard).used}
-    after_args, after_kwargs = wire.encode(args, _handle), wire.encode(kwargs, _handle)
-    changed = [after_args != sent[0], after_kwargs != sent[1]]
-    return {"value": _encode(value), "args": after_args if changed[0] else None,
-            "kwargs": after_kwargs if changed[1] else None}
+    return {"value": _encode(value), **_after(request, args, kwargs)}
+
+
+def _ref_only(obj: Any) -> dict:
+    return {"t": "h", "id": _register(obj)}
+
+
+def _after(request: dict, args: list, kwargs: dict) -> dict:
+    """Which arguments the call changed in place (those the checker sent by value), and the contents of
+    the containers it sent by reference (an optimiser's ``state`` dict), after the call."""
+    sent = list(request.get("args", {}).get("v", [])) if isinstance(request.get("args"), dict) else []
+    sent_kw = dict((k, v) for k, v in request.get("kwargs", {}).get("v", [])) if isinstance(
+        request.get("kwargs"), dict) else {}
+    pairs = [(i, a, sent[i] if i < len(sent) else None) for i, a in enumerate(args)]
+    pairs += [(k, a, sent_kw.get(k)) for k, a in kwargs.items()]
+    changed, shared = [], []
+    for key, value, encoded in pairs:
+        if isinstance(encoded, dict) and encoded.get("t") == "h":
+            if isinstance(value, (dict, list)):
+                shared.append([key, wire.encode(value, _handle)])
+        elif wire.encode(value, _ref_only, rng_state=False) != encoded:
+            changed.append(key)
+    return {"changed": changed, "shared": shared}
 
 
 def _names(wanted: list) -> dict:
@@ -132,6 +150,8 @@ def answer(request: dict) -> dict:
             return _names(request.get("wanted", []))
         if op in ("call", "run"):
             return _call(request)
+        if op == "newdict":
+            return {"value": _register({})}
         obj = _resolve(request["target"])
         if op == "getattr":
             return {"value": _encode(getattr(obj, request["name"]))}
@@ -169,3 +189,42 @@ def serve(text: str) -> None:
     except BaseException as err:  # noqa: BLE001
         payload = wire.dumps(_error(err))
     publish_display_data({MIME: payload})
+
+
+def serve_channel(path: str) -> None:
+    """Serve requests over the Unix socket ``path`` (the checker listens there) until it sends ``end``:
+    a length-prefixed JSON frame each way. The student's output during the calls is discarded."""
+    import contextlib
+    import io
+    import socket
+
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(path)
+
+    def read(n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = conn.recv(n - len(data))
+            if not chunk:
+                raise EOFError
+            data += chunk
+        return data
+
+    try:
+        while True:
+            try:
+                size = int.from_bytes(read(8), "big")
+                request = wire.loads(read(size))
+            except EOFError:
+                return
+            if not isinstance(request, dict) or request.get("op") == "end":
+                return
+            try:
+                with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                    reply = answer(request)
+                payload = wire.dumps(reply).encode()
+            except BaseException as err:  # noqa: BLE001 - an interrupt, or a reply that cannot be encoded
+                payload = wire.dumps(_error(err)).encode()
+            conn.sendall(len(payload).to_bytes(8, "big") + payload)
+    finally:
+        conn.close()

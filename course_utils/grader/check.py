@@ -177,47 +177,60 @@ class Checker:
         kernel = kernel or StudentKernel(workdir, sockets, self.sandbox, self.memory)
         if own_kernel or not kernel.alive():
             kernel.start()
+        else:  # a kernel shared by many notebooks (the test suite): a clean namespace for this one
+            kernel.run_cell("%reset -f", self.timeout)
         report = Report(cells={gid: 0.0 for gid in self.tests}, messages={}, notebook=nb)
         ns = self._fresh_namespace()
         dead: set[int] = set()
         try:
+            # 1. the whole notebook in the kernel, as the student wrote it (visible tests for display only)
             for index, cell in enumerate(nb.cells):
-                if cell.get("cell_type") != "code":
+                if cell.get("cell_type") == "code":
+                    self._run_in_kernel(kernel, nb, index, dead, report)
+            # 2. then every test in the checker, on the kernel's final state: nothing the student's code sees
+            #    during a test (its inputs) can reach an output of the graded notebook
+            if kernel.alive():
+                kernel.open_channel()
+            for cell in nb.cells:
+                if not is_test(cell) or grading.nbgrader_meta(cell)["grade_id"] not in self.tests:
                     continue
-                limit = max(self.timeout, SETUP_TIMEOUT) if is_setup(cell) else self.timeout
-                try:
-                    cell.outputs, cell.execution_count = kernel.run_cell(cell.source, limit)
-                except (KernelDied, KernelTimeout) as err:
-                    dead.add(index)
-                    died = isinstance(err, KernelDied)
-                    if died:
-                        report.deaths.append(grading.nbgrader_meta(cell).get("grade_id") or f"cell {index}")
-                    cell.outputs = [_error_output("KernelDied" if died else "Timeout",
-                                                  f"{err}; the grader restarted the kernel and ran the cells "
-                                                  "before this one again" if died or not kernel.alive() else str(err))]
-                    if not kernel.alive():
-                        self._restart(kernel, nb, index, dead)
-                if is_test(cell):
-                    gid = grading.nbgrader_meta(cell)["grade_id"]
-                    if gid not in self.tests:
-                        continue
-                    session = Session(kernel, lambda: self.timeout)
-                    reason = self._run_test(gid, ns, session)
-                    points = self.points[gid]
-                    report.cells[gid] = points if reason is None else 0.0
-                    if reason is not None:
-                        report.messages[gid] = reason[:2000]
-                    cell.outputs.append(_result_output(report.cells[gid], points, reason))
-                    if session.failure:
-                        if session.failure == "the kernel died":
-                            report.deaths.append(gid)
-                        dead.add(index)
-                        self._restart(kernel, nb, index, dead)
+                gid = grading.nbgrader_meta(cell)["grade_id"]
+                session = Session(kernel, lambda: self.timeout)
+                reason = self._run_test(gid, ns, session)
+                points = self.points[gid]
+                report.cells[gid] = points if reason is None else 0.0
+                if reason is not None:
+                    report.messages[gid] = reason[:2000]
+                cell.outputs.append(_result_output(report.cells[gid], points, reason))
+                if session.failure:
+                    if session.failure == "the kernel died":
+                        report.deaths.append(gid)
+                    self._restart(kernel, nb, len(nb.cells), dead)
+                    kernel.open_channel()
+            kernel.close_channel()
         finally:
             if own_kernel:
                 kernel.shutdown()
         report.seconds = time.monotonic() - start
         return report
+
+    def _run_in_kernel(self, kernel: StudentKernel, nb: Any, index: int, dead: set[int], report: Report) -> None:
+        """Run cell ``index`` in the kernel; when it kills the kernel or runs over the limit, record an
+        error output and go on in a new kernel with the cells before it run again."""
+        cell = nb.cells[index]
+        limit = max(self.timeout, SETUP_TIMEOUT) if is_setup(cell) else self.timeout
+        try:
+            cell.outputs, cell.execution_count = kernel.run_cell(cell.source, limit)
+        except (KernelDied, KernelTimeout) as err:
+            dead.add(index)
+            died = isinstance(err, KernelDied)
+            if died:
+                report.deaths.append(grading.nbgrader_meta(cell).get("grade_id") or f"cell {index}")
+            restarted = died or not kernel.alive()
+            note = "; the grader restarted the kernel and ran the cells before this one again" if restarted else ""
+            cell.outputs = [_error_output("KernelDied" if died else "Timeout", f"{err}{note}")]
+            if restarted:
+                self._restart(kernel, nb, index, dead)
 
     def _restart(self, kernel: StudentKernel, nb: Any, upto: int, dead: set[int]) -> None:
         """A new kernel with the student's cells before ``upto`` run again (visible tests and cells that

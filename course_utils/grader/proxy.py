@@ -8,8 +8,11 @@ decoded as plain data (:mod:`course_utils.grader.wire`): exact ``int``/``float``
 comes back is a :class:`RemoteList` or :class:`RemoteDict`: a real list or dict whose item assignments are
 also made in the kernel (``net.params["W1"] = W`` changes the student's network).
 
-After a call, arguments the student's code changed in place are changed in the checker too, so
-``assert_unchanged`` sees it and a ``state`` dict filled by an optimiser step is filled here.
+Arguments go to the kernel by value, and nothing the student's code does to them reaches the checker's
+objects (a test may compute its reference from them after the call): a call that changes an argument in
+place fails with a :class:`~course_utils.checks.CheckError`. The one exception is an empty dict, which is a
+container for the student's code to fill (an optimiser's ``state``): it is shared with the kernel and its
+contents are copied back after each call.
 
 Exceptions raised by the student's code are raised here as the builtin exception of the same name
 (``ValueError``, ``KeyError``, ...; :class:`StudentError` for any other), with the student's message.
@@ -17,13 +20,10 @@ Exceptions raised by the student's code are raised here as the builtin exception
 from __future__ import annotations
 
 import builtins
-import contextlib
 import inspect
 import types
 from collections.abc import Iterator
 from typing import Any
-
-import numpy as np
 
 from course_utils.grader import wire
 
@@ -49,6 +49,7 @@ class Session:
         self.seconds_left = seconds_left
         self.numpy_only = 0
         self.failure: str | None = None  # set when the kernel died or hung during a request
+        self.shared: dict[int, tuple[dict, int, int]] = {}  # id(checker dict) -> (it, kernel ref, generation)
 
     # ------------------------------------------------------------------ encode / decode
     def _send_handle(self, obj: Any) -> dict:
@@ -107,18 +108,61 @@ class Session:
         except wire.WireError as err:
             raise GraderError(f"{what} returned something that is not plain data: {err}") from None
 
+    def _shared_dict(self, value: dict) -> dict:
+        """The reference of the kernel's dict that stands for ``value``, an empty dict the test passes for
+        the student's code to fill (an optimiser's ``state``), made at its first use."""
+        entry = self.shared.get(id(value))
+        if entry is None or entry[2] != self.kernel.generation:
+            ref = self.value({"op": "newdict"}, "making a dict in the student's kernel")
+            if type(ref) is not int:
+                raise GraderError("the kernel sent no reference for a new dict")
+            dict.clear(value)
+            entry = self.shared[id(value)] = (value, ref, self.kernel.generation)
+        return {"t": "h", "id": entry[1]}
+
+    def _argument(self, value: Any) -> Any:
+        if type(value) is dict and (not value or id(value) in self.shared):
+            return self._shared_dict(value)
+        return self.encode(value)
+
     def call(self, target: int, args: tuple, kwargs: dict, what: str) -> Any:
+        """Call a kernel object. Arguments go by value, except an empty dict, which is shared with the
+        kernel (the student's code fills it; its contents are copied back after each call), and kernel
+        lists and dicts read earlier (:class:`RemoteDict`), which go by reference.
+
+        Raises:
+            CheckError: the student's code changed an argument it was given by value.
+        """
+        from course_utils.checks import CheckError
+
         try:
-            request = {"op": "call", "target": {"t": "h", "id": target}, "args": self.encode(list(args)),
-                       "kwargs": self.encode(dict(kwargs))}
+            request = {"op": "call", "target": {"t": "h", "id": target},
+                       "args": {"t": "list", "v": [self._argument(a) for a in args]},
+                       "kwargs": {"t": "dict", "v": [[k, self._argument(v)] for k, v in kwargs.items()]}}
         except wire.WireError as err:
             raise GraderError(f"{what}: {err}") from None
         reply = self.request(request, what)
+        changed = reply.get("changed") or []
+        if changed:
+            names = ", ".join(f"argument {k + 1}" if type(k) is int else f"argument {k!s}" for k in changed[:5])
+            raise CheckError(f"{what} changed its input in place ({names}): the function must not modify the "
+                             "arrays or containers it is given; work on a copy")
         try:
             result = self.decode(reply.get("value"))
-            for sent, back in ((list(args), reply.get("args")), (kwargs, reply.get("kwargs"))):
-                if back is not None:
-                    _sync(sent, wire.decode(back, lambda ref: None))
+            shared = reply.get("shared") or []
+            for pair in shared if isinstance(shared, list) else []:
+                key, content = pair if isinstance(pair, list) and len(pair) == 2 else (None, None)
+                local = args[key] if type(key) is int and 0 <= key < len(args) else kwargs.get(key) if isinstance(
+                    key, str) else None
+                if isinstance(local, dict):
+                    new = self.decode(content)
+                    if isinstance(new, dict):
+                        dict.clear(local)
+                        dict.update(local, new)
+                elif isinstance(local, list):
+                    new = self.decode(content)
+                    if isinstance(new, list):
+                        list.__setitem__(local, slice(None), new)
         except wire.WireError as err:
             raise GraderError(f"{what} returned something that is not plain data: {err}") from None
         return result
@@ -167,51 +211,6 @@ def _student_exception(error: Any, what: str) -> Exception:
                 return StudentError(f"{name}: {message}")
     first = names[0] if names else "an exception"
     return StudentError(f"{what} raised {first}: {message}")
-
-
-def _sync(local: Any, new: Any) -> None:
-    """Make ``local`` (a checker value sent as an argument) equal ``new`` (its state after the call),
-    in place where it can be changed in place."""
-    if isinstance(local, np.ndarray) and isinstance(new, np.ndarray):
-        if local.shape == new.shape and local.flags.writeable:
-            with contextlib.suppress(TypeError, ValueError):
-                if not np.array_equal(local, new, equal_nan=local.dtype.kind in "fc"):
-                    local[...] = new
-        return
-    if isinstance(local, np.random.Generator) and isinstance(new, np.random.Generator):
-        local.bit_generator.state = new.bit_generator.state
-        return
-    torch = __import__("sys").modules.get("torch")
-    if torch is not None and isinstance(local, torch.Tensor) and isinstance(new, torch.Tensor):
-        if local.shape == new.shape and not torch.equal(local.detach(), new.to(local.dtype)):
-            with torch.no_grad():
-                local.copy_(new)
-        return
-    if isinstance(local, dict) and isinstance(new, dict):
-        for key in [k for k in local if k not in new]:
-            dict.__delitem__(local, key)
-        for key, value in new.items():
-            if key in local and type(local[key]) is type(value) and isinstance(value, (dict, list, np.ndarray)):
-                _sync(local[key], value)
-            elif key not in local or not _same(local[key], value):
-                dict.__setitem__(local, key, value)
-        return
-    if isinstance(local, list) and isinstance(new, list):
-        if len(local) == len(new):
-            for i, value in enumerate(new):
-                if type(local[i]) is type(value) and isinstance(value, (dict, list, np.ndarray)):
-                    _sync(local[i], value)
-                elif not _same(local[i], value):
-                    list.__setitem__(local, i, value)
-        else:
-            list.__setitem__(local, slice(None), new)
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return type(a) is type(b) and bool(a == b)
-    except Exception:  # noqa: BLE001
-        return False
 
 
 class RemoteObject:

@@ -21,6 +21,8 @@ from course_utils.grader import agent, sandbox, wire
 KERNEL_DIED = "the kernel stopped (it exited, was killed, ran out of memory or crashed)"
 #: outputs kept from the student's kernel: their text is escaped in the feedback; other types are dropped
 KEPT_MIME = ("text/plain", "image/png", "image/jpeg")
+#: output kept from one cell (characters of text messages); the rest is dropped
+MAX_OUTPUT = 2_000_000
 
 
 class KernelDied(RuntimeError):
@@ -94,6 +96,9 @@ class StudentKernel:
 
     def shutdown(self) -> None:
         """Stop the kernel (killing it: nothing it holds is needed)."""
+        channel, self._channel, self._channel_msg = getattr(self, "_channel", None), None, None
+        if channel is not None:
+            channel.close()
         if self.kc is not None:
             try:
                 self.kc.stop_channels()
@@ -125,36 +130,39 @@ class StudentKernel:
         if self.kc is None:
             raise KernelDied("no kernel")
         msg_id = self.kc.execute(code, store_history=store_history, allow_stdin=False, stop_on_error=False)
+        return self._wait(msg_id, timeout)
+
+    def _wait(self, msg_id: str, timeout: float, keep: bool = True) -> tuple[list[dict], dict | None]:
         deadline = time.monotonic() + timeout
         messages: list[dict] = []
         reply: dict | None = None
         idle = False
         interrupted_at: float | None = None
+        size = 0
         while not (idle and reply is not None):
             now = time.monotonic()
             if interrupted_at is None and now > deadline:
                 interrupted_at = now
-                try:
-                    self.km.interrupt_kernel()
-                except Exception:  # noqa: BLE001
-                    pass
+                self._interrupt()
             if interrupted_at is not None and now > interrupted_at + 5:
                 self.shutdown()
                 raise KernelTimeout(f"over the time limit of {timeout:g} s")
             if not self.alive():
                 raise KernelDied(KERNEL_DIED)
-            try:
-                msg = self.kc.get_iopub_msg(timeout=0.2)
-            except queue.Empty:
-                msg = None
-            if msg is not None and msg.get("parent_header", {}).get("msg_id") == msg_id:
-                if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
-                    idle = True
-                else:
-                    messages.append(msg)
+            if not idle:
+                try:
+                    msg = self.kc.get_iopub_msg(timeout=0.05 if reply is None else 0.2)
+                except queue.Empty:
+                    msg = None
+                if msg is not None and msg.get("parent_header", {}).get("msg_id") == msg_id:
+                    if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                        idle = True
+                    elif keep and size < MAX_OUTPUT:  # a print loop must not fill the grader's memory
+                        size += len(str(msg.get("content", ""))) if msg["msg_type"] != "display_data" else 0
+                        messages.append(msg)
             if reply is None:
                 try:
-                    shell = self.kc.get_shell_msg(timeout=0)
+                    shell = self.kc.get_shell_msg(timeout=0 if not idle else 0.2)
                     if shell.get("parent_header", {}).get("msg_id") == msg_id:
                         reply = shell["content"]
                 except queue.Empty:
@@ -162,6 +170,88 @@ class StudentKernel:
         if interrupted_at is not None:
             raise KernelTimeout(f"over the time limit of {timeout:g} s (interrupted)")
         return messages, reply
+
+    def _interrupt(self) -> None:
+        try:
+            self.km.interrupt_kernel()
+        except Exception:  # noqa: BLE001
+            pass
+
+    # ------------------------------------------------------------------ the request channel
+    def open_channel(self, timeout: float = 60) -> bool:
+        """Ask the agent to serve requests over a Unix socket (one ``execute_request`` that lasts until
+        :meth:`close_channel`): a request then costs a socket round trip instead of a Jupyter message.
+
+        Returns:
+            False when the kernel did not connect (requests then go as ``execute_request``, slower).
+        """
+        import socket
+
+        self.close_channel()
+        path = self.sockets / f"a{self.generation}"
+        path.unlink(missing_ok=True)
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(str(path))
+        server.listen(1)
+        server.settimeout(0.2)
+        self._channel_msg = self.kc.execute(
+            f"__import__('course_utils.grader.agent', fromlist=['serve_channel']).serve_channel({str(path)!r})",
+            store_history=False, allow_stdin=False, stop_on_error=False)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline and self.alive():
+                try:
+                    conn, _ = server.accept()
+                    break
+                except TimeoutError:
+                    continue
+            else:
+                return False
+        finally:
+            server.close()
+            path.unlink(missing_ok=True)
+        conn.setblocking(True)
+        self._channel = conn
+        return True
+
+    def close_channel(self) -> None:
+        """End the agent's serving request (waits for it, up to 10 s)."""
+        conn, self._channel = getattr(self, "_channel", None), None
+        msg_id, self._channel_msg = getattr(self, "_channel_msg", None), None
+        if conn is not None:
+            try:
+                _send_frame(conn, wire.dumps({"op": "end"}).encode())
+            except OSError:
+                pass
+            conn.close()
+        if msg_id is not None and self.alive():
+            try:
+                self._wait(msg_id, 10, keep=False)
+            except (KernelDied, KernelTimeout):
+                pass
+
+    def _channel_request(self, request: dict, timeout: float) -> dict:
+        conn = self._channel
+        try:
+            _send_frame(conn, wire.dumps(request).encode())
+            data = _read_frame(conn, time.monotonic() + timeout, self.alive)
+        except _Late:
+            self._interrupt()  # the student's code gets KeyboardInterrupt; the agent answers and goes on
+            try:
+                _read_frame(conn, time.monotonic() + 5, self.alive)
+            except (_Late, OSError, EOFError):
+                self._channel = None
+                self.shutdown()
+            raise KernelTimeout(f"over the time limit of {timeout:g} s") from None
+        except (OSError, EOFError):
+            self._channel = None
+            if not self.alive():
+                raise KernelDied(KERNEL_DIED) from None
+            raise wire.WireError("the kernel closed the request channel") from None
+        reply = wire.loads(data)
+        if type(reply) is not dict:
+            raise wire.WireError("a reply that is not an object")
+        return reply
 
     # ------------------------------------------------------------------ cells
     def run_cell(self, code: str, timeout: float) -> tuple[list[dict], int | None]:
@@ -182,6 +272,8 @@ class StudentKernel:
             KernelDied, KernelTimeout: as :meth:`_execute`.
             wire.WireError: no reply, or not JSON.
         """
+        if getattr(self, "_channel", None) is not None:
+            return self._channel_request(request, timeout)
         code = f"__import__('course_utils.grader.agent', fromlist=['serve']).serve({wire.dumps(request)!r})"
         messages, _ = self._execute(code, timeout, store_history=False)
         for msg in messages:
@@ -193,6 +285,42 @@ class StudentKernel:
                         raise wire.WireError("a reply that is not an object")
                     return reply
         raise wire.WireError("the kernel sent no reply (was the grader's agent replaced?)")
+
+
+class _Late(Exception):
+    pass
+
+
+def _send_frame(conn: Any, data: bytes) -> None:
+    conn.sendall(len(data).to_bytes(8, "big") + data)
+
+
+def _read_exact(conn: Any, n: int, deadline: float, alive: Any) -> bytes:
+    import select
+
+    chunks, got = [], 0
+    while got < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _Late()
+        ready, _, _ = select.select([conn], [], [], min(left, 0.5))
+        if not ready:
+            if not alive():
+                raise EOFError("the kernel stopped")
+            continue
+        chunk = conn.recv(min(n - got, 1 << 20))
+        if not chunk:
+            raise EOFError("the channel closed")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _read_frame(conn: Any, deadline: float, alive: Any) -> bytes:
+    size = int.from_bytes(_read_exact(conn, 8, deadline, alive), "big")
+    if size > wire.MAX_BYTES:
+        raise wire.WireError("a reply larger than 512 MB")
+    return _read_exact(conn, size, deadline, alive)
 
 
 def outputs_from(messages: list[dict]) -> list[dict]:

@@ -51,8 +51,8 @@ def _from_npy(text: str) -> np.ndarray:
         raise WireError("array data is not a string of at most 512 MB")
     try:
         array = np.load(io.BytesIO(base64.b64decode(text, validate=True)), allow_pickle=False)
-    except (ValueError, OSError, TypeError) as err:
-        raise WireError(f"array data is not an .npy without objects: {err}") from None
+    except Exception as err:  # noqa: BLE001 - NumPy raises many kinds of error on damaged data
+        raise WireError(f"array data is not an .npy without objects: {str(err)[:200]}") from None
     if type(array) is not np.ndarray or array.dtype.kind not in _NUMERIC_KINDS or array.dtype.fields:
         raise WireError(f"arrays must have a bool or numeric dtype, got {array.dtype}")
     return array
@@ -65,11 +65,12 @@ def _torch() -> Any:
 
 
 def encode(value: Any, handle: Callable[[Any], dict] | None = None, depth: int = 0,
-           ref: Callable[[Any], int] | None = None) -> Any:
+           ref: Callable[[Any], int] | None = None, rng_state: bool = True) -> Any:
     """``value`` as a JSON-ready structure. Objects that are not plain data become ``handle(obj)`` (a dict
     with ``"t": "h"``); without ``handle`` they raise :class:`WireError`. With ``ref``, every list and dict
     also carries ``"ref": ref(obj)`` (the kernel's id of that container, so that the checker can write
-    into it)."""
+    into it). With ``rng_state=False`` a generator is encoded without its state (to compare arguments
+    before and after a call that may draw from it)."""
     if depth > MAX_DEPTH:
         raise WireError(f"nested deeper than {MAX_DEPTH} levels")
     if value is None or type(value) in (bool, str):
@@ -94,7 +95,7 @@ def encode(value: Any, handle: Callable[[Any], dict] | None = None, depth: int =
     if isinstance(value, np.ndarray) and value.dtype.kind in _NUMERIC_KINDS and not value.dtype.fields:
         return {"t": "nd", "v": _npy(np.asarray(value).view(np.ndarray))}
     if type(value) is np.random.Generator and type(value.bit_generator) is np.random.PCG64:
-        return {"t": "rng", "v": encode(value.bit_generator.state, None, depth + 1)}
+        return {"t": "rng", "v": encode(value.bit_generator.state, None, depth + 1) if rng_state else None}
     torch = _torch()
     if torch is not None and isinstance(value, torch.Tensor):
         data = value.detach().cpu()
@@ -103,14 +104,14 @@ def encode(value: Any, handle: Callable[[Any], dict] | None = None, depth: int =
             data = data.float()
         return {"t": "tensor", "dtype": dtype, "v": _npy(data.resolve_conj().resolve_neg().numpy())}
     if type(value) in (tuple, list) or (isinstance(value, (tuple, list)) and handle is None):
-        items = [encode(v, handle, depth + 1, ref) for v in value]
+        items = [encode(v, handle, depth + 1, ref, rng_state) for v in value]
         out = {"t": "tuple" if isinstance(value, tuple) else "list", "v": items}
         if ref is not None and type(value) is list:
             out["ref"] = ref(value)
         return out
     if type(value) is dict or (isinstance(value, dict) and handle is None):
-        out = {"t": "dict", "v": [[encode(k, handle, depth + 1, ref), encode(v, handle, depth + 1, ref)]
-                                  for k, v in dict.items(value)]}
+        out = {"t": "dict", "v": [[encode(k, handle, depth + 1, ref, rng_state),
+                                   encode(v, handle, depth + 1, ref, rng_state)] for k, v in dict.items(value)]}
         if ref is not None and type(value) is dict:
             out["ref"] = ref(value)
         return out
