@@ -4,7 +4,7 @@
     python benchmarks/run.py --only 01  # notebooks whose name contains "01"
 
 For each notebook: the wall time of a top-to-bottom run in a fresh kernel (budget 60 s on 2 CPU cores),
-and for each solution the time `nbgrader autograde` takes to grade it as a submission (budget: the
+and for each solution the time `course-grade autograde` takes to grade it as a submission (budget: the
 notebook's own run time + 5 s). Also the time of `import course_utils` with PyTorch (budget 2 s) and the
 total of all notebooks (budget 8 minutes). Results are printed as a Markdown table and written to
 benchmarks/results/latest.json.
@@ -49,18 +49,22 @@ def time_notebook(path: Path) -> tuple[float, int]:
 
 
 def time_autograde(assignment: str) -> tuple[float, float]:
-    """Seconds `nbgrader autograde` takes on the solution handed in as a submission, and its score."""
+    """Seconds ``course-grade autograde`` takes on the solution handed in as a submission (one job,
+    sandboxed where bubblewrap works, the preflight left out), and its score."""
+    from course_utils.grader.autograde import autograde
+    from course_utils.grader.cli import choose_sandbox
+    from course_utils.grader.collect import release as make_release
+
     with tempfile.TemporaryDirectory() as tmp:
         course = grading.copy_course(ROOT, Path(tmp) / "course")
-        grading.nbgrader(course, "generate_assignment", assignment, "--force")
+        make_release(course, [assignment])
         source = grading.read_notebook(ROOT / "solutions" / assignment / f"{assignment}.ipynb")
         release = grading.read_notebook(ROOT / "assignments" / assignment / f"{assignment}.ipynb")
         grading.submit(course, assignment, "bench", {f"{assignment}.ipynb": grading.fill_release(release, source)})
         start = time.perf_counter()
-        grading.nbgrader(course, "autograde", assignment)
+        result = autograde(course, assignment, jobs=1, sandbox=choose_sandbox("auto")[0], preflight=False)[0]
         elapsed = time.perf_counter() - start
-        score = grading.gradebook_scores(course, assignment)["bench"]["score"]
-    return elapsed, score
+    return elapsed, result["score"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,19 +1,21 @@
 """The checker: grades one submission with the tests running in this process, never in the student's.
 
-For each code cell of the submission (rebuilt on the release, :func:`course_utils.grader.collect.canonical_submission`):
+1. The whole submission (rebuilt on the release, :func:`course_utils.grader.collect.canonical_submission`)
+   runs top to bottom in the student's kernel (:class:`course_utils.grader.runner.StudentKernel`): setup,
+   answers, the student's own cells, and the *visible* tests, for the graded notebook's display only.
+2. Then each test cell's whole code (visible and hidden, from the instructor's notebook) runs here, in a
+   namespace made by the instructor's setup cell, with each name the test uses and the student's notebook
+   defines bound to its value in the kernel: plain data by value, functions, classes and objects as proxies
+   (:mod:`course_utils.grader.proxy`), served over a Unix socket by the kernel's agent. The test scores its
+   points when it runs to its end; otherwise 0, with its assertion's message. A test that calls
+   ``assert_numpy_only`` runs every call it makes NumPy-only.
 
-- setup, solution and the student's own cells run in the student's kernel
-  (:class:`course_utils.grader.runner.StudentKernel`), as the student wrote them;
-- at a test cell, the kernel runs the *visible* test (the release's code, for the graded notebook's display
-  only); then the checker runs the instructor's whole test (visible and hidden) here, in a namespace made by
-  the instructor's setup cell, with each name the test uses and the student's notebook defines bound to its
-  current value in the kernel: plain data by value, functions, classes and objects as proxies
-  (:mod:`course_utils.grader.proxy`). The test scores its points when it runs to its end; otherwise 0, with
-  its assertion's message.
-
-Nothing the kernel prints or displays decides a score. A kernel that dies (in a cell or during a test's
-call) is restarted and the cells before that point are run again; a cell or a call over the time limit is
-interrupted (the kernel restarted when it does not stop).
+Nothing the kernel prints or displays decides a score, and the tests run after the student's last cell,
+so nothing the student's code sees during a test can reach an output of the graded notebook. A kernel
+that dies (in a cell or during a test's call) is restarted and the cells before that point run again; a
+cell or a call over the time limit is interrupted (the kernel restarted when it does not stop). A test
+whose visible part already ran over the limit or killed the kernel in step 1 scores 0 without a second
+wait.
 """
 from __future__ import annotations
 
@@ -126,6 +128,8 @@ class Checker:
                         and not hasattr(builtins, n))
         deadline = time.monotonic() + self.timeout
         session.seconds_left = lambda: deadline - time.monotonic()
+        if "assert_numpy_only" in _referenced(code):  # a NumPy exercise: every call of this test, not one
+            session.numpy_only = 1
         checks._GRADING["session"] = session
         previous = signal.signal(signal.SIGALRM, _alarm) if _main_thread() else None
         if previous is not None:
@@ -184,9 +188,12 @@ class Checker:
         dead: set[int] = set()
         try:
             # 1. the whole notebook in the kernel, as the student wrote it (visible tests for display only)
+            stopped: dict[str, str] = {}  # tests whose visible part already killed the kernel or ran too long
             for index, cell in enumerate(nb.cells):
                 if cell.get("cell_type") == "code":
-                    self._run_in_kernel(kernel, nb, index, dead, report)
+                    why = self._run_in_kernel(kernel, nb, index, dead, report)
+                    if why and is_test(cell):
+                        stopped[grading.nbgrader_meta(cell)["grade_id"]] = why
             # 2. then every test in the checker, on the kernel's final state: nothing the student's code sees
             #    during a test (its inputs) can reach an output of the graded notebook
             if kernel.alive():
@@ -196,7 +203,10 @@ class Checker:
                     continue
                 gid = grading.nbgrader_meta(cell)["grade_id"]
                 session = Session(kernel, lambda: self.timeout)
-                reason = self._run_test(gid, ns, session)
+                if gid in stopped:  # the whole test would call the same code again: no second wait
+                    reason = f"{stopped[gid]} while running the visible test in the notebook"
+                else:
+                    reason = self._run_test(gid, ns, session)
                 points = self.points[gid]
                 report.cells[gid] = points if reason is None else 0.0
                 if reason is not None:
@@ -214,9 +224,13 @@ class Checker:
         report.seconds = time.monotonic() - start
         return report
 
-    def _run_in_kernel(self, kernel: StudentKernel, nb: Any, index: int, dead: set[int], report: Report) -> None:
+    def _run_in_kernel(self, kernel: StudentKernel, nb: Any, index: int, dead: set[int], report: Report) -> str:
         """Run cell ``index`` in the kernel; when it kills the kernel or runs over the limit, record an
-        error output and go on in a new kernel with the cells before it run again."""
+        error output and go on in a new kernel with the cells before it run again.
+
+        Returns:
+            "" when the cell ran (with or without an error), else what stopped it.
+        """
         cell = nb.cells[index]
         limit = max(self.timeout, SETUP_TIMEOUT) if is_setup(cell) else self.timeout
         try:
@@ -231,6 +245,8 @@ class Checker:
             cell.outputs = [_error_output("KernelDied" if died else "Timeout", f"{err}{note}")]
             if restarted:
                 self._restart(kernel, nb, index, dead)
+            return "the kernel died" if died else f"stopped: over the time limit of {limit:g} s"
+        return ""
 
     def _restart(self, kernel: StudentKernel, nb: Any, upto: int, dead: set[int]) -> None:
         """A new kernel with the student's cells before ``upto`` run again (visible tests and cells that
