@@ -21,8 +21,8 @@ from course_utils.grader import agent, sandbox, wire
 KERNEL_DIED = "the kernel stopped (it exited, was killed, ran out of memory or crashed)"
 #: outputs kept from the student's kernel: their text is escaped in the feedback; other types are dropped
 KEPT_MIME = ("text/plain", "image/png", "image/jpeg")
-#: output kept from one cell (characters of text messages); the rest is dropped
-MAX_OUTPUT = 2_000_000
+#: output kept from one cell (characters of its messages: text, images); the rest is dropped
+MAX_OUTPUT = 20_000_000
 
 
 class KernelDied(RuntimeError):
@@ -155,10 +155,13 @@ class StudentKernel:
                 except queue.Empty:
                     msg = None
                 if msg is not None and msg.get("parent_header", {}).get("msg_id") == msg_id:
-                    if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                    kind = msg["msg_type"]
+                    if kind == "status" and msg["content"].get("execution_state") == "idle":
                         idle = True
-                    elif keep and size < MAX_OUTPUT:  # a print loop must not fill the grader's memory
-                        size += len(str(msg.get("content", ""))) if msg["msg_type"] != "display_data" else 0
+                    elif kind == "display_data" and agent.MIME in msg["content"].get("data", {}):
+                        messages.append(msg)  # a reply to the checker: never dropped
+                    elif keep and kind not in ("execute_input", "status") and size < MAX_OUTPUT:
+                        size += len(str(msg.get("content", "")))  # a print loop must not fill the grader's memory
                         messages.append(msg)
             if reply is None:
                 try:

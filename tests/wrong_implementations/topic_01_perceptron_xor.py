@@ -10,6 +10,9 @@ WRONG = [
       loses=("predict_test",), may_lose=("train_perceptron_test",)),
     W("predict_returns_bool", "predict", "(scores > 0).astype(np.int64)", "scores > 0",
       loses=("predict_test",), may_lose=("train_perceptron_test",)),
+    W("predict_through_torch", "predict", "scores = X @ w + b",   # right values, but the exercise is NumPy-only
+      "import torch\n    scores = (torch.as_tensor(X) @ torch.as_tensor(w) + b).numpy()",
+      loses=("predict_test",), may_lose=("train_perceptron_test",)),
     W("update_modifies_w_in_place", "perceptron_update",
       "return w + lr * (y - y_hat) * x, b + lr * (y - y_hat)",
       "w += lr * (y - y_hat) * x\n    return w, b + lr * (y - y_hat)",

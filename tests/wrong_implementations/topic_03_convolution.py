@@ -51,6 +51,10 @@ WRONG = [
       loses=("conv2d_forward_test",), may_lose=("conv2d_backward_test",)),
     W("forward_loops_over_pixels", "conv2d_forward", "return out, cache",
       "return conv2d_naive(x, w, b, stride, padding), cache", loses=("conv2d_forward_test",)),
+    W("forward_through_torch", "conv2d_forward", "return out, cache",   # right values, but NumPy-only
+      "return torch.nn.functional.conv2d(torch.as_tensor(x), torch.as_tensor(w), torch.as_tensor(b), stride=stride,\n"
+      "                                      padding=padding).numpy(), cache",
+      loses=("conv2d_forward_test",), may_lose=("conv2d_backward_test",)),
     # backward pass
     W("backward_db_not_summed_over_batch", "conv2d_backward", "db = dout_mat.sum(axis=1)",
       "db = dout[0].sum(axis=(1, 2))", loses=("conv2d_backward_test",)),

@@ -43,6 +43,10 @@ WRONG = [
       loses=("lstm_step_forward_test",), may_lose=_LSTM_AFTER_STEP),
     W("lstm_candidate_through_sigmoid", "lstm_step_forward", "g = np.tanh(a[:, 2 * H:3 * H])",
       "g = sigmoid(a[:, 2 * H:3 * H])", loses=("lstm_step_forward_test",), may_lose=_LSTM_AFTER_STEP),
+    W("lstm_step_through_torch", "lstm_step_forward", "a = x @ Wx + h_prev @ Wh + b",   # right values, NumPy-only
+      "a = (torch.as_tensor(x) @ torch.as_tensor(Wx) + torch.as_tensor(h_prev) @ torch.as_tensor(Wh)\n"
+      "         + torch.as_tensor(b)).numpy()",
+      loses=("lstm_step_forward_test",), may_lose=_LSTM_AFTER_STEP),
     # lstm_step_backward
     W("lstm_cell_gradient_ignores_h", "lstm_step_backward", "dc_total = dc + dh * o * (1.0 - tanh_c ** 2)",
       "dc_total = dc", loses=("lstm_step_backward_test",), may_lose=("lstm_backward_test",)),

@@ -11,6 +11,9 @@ _USES_SDPA = ("multi_head_attention_test",)
 WRONG = [
     W("softmax_overflows", "softmax", "shifted = x - x.max(axis=axis, keepdims=True)", "shifted = x",
       loses=("softmax_test",), may_lose=_USES_SOFTMAX),
+    W("softmax_through_torch", "softmax", "e = np.exp(shifted)\n    return e / e.sum(axis=axis, keepdims=True)",
+      "return torch.softmax(torch.as_tensor(x), dim=axis).numpy()",   # right values, but NumPy-only
+      loses=("softmax_test",), may_lose=_USES_SOFTMAX),
     W("attention_softmax_over_queries", "scaled_dot_product_attention", "weights = softmax(scores, axis=-1)",
       "weights = softmax(scores, axis=-2)", loses=("scaled_dot_product_attention_test",), may_lose=_USES_SDPA),
     W("attention_without_sqrt_d_scaling", "scaled_dot_product_attention",
