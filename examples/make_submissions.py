@@ -6,7 +6,8 @@ Six students, as a folder an instructor downloads (``<student>.ipynb``, or ``<st
 
 alice (every exercise right), bob (``threshold_mlp`` multiplies by ``W1.T``), carol (the blank release,
 in a folder of her own), dave (``predict`` loops forever), erin (a wrong ``xor_network`` that also
-replaces the course's checkers with no-ops in its own kernel, where the tests do not run) and frank (a file that is not a notebook). The scores they
+replaces the course's checkers with no-ops in its own kernel, where the tests do not run) and frank (a
+file that is not a notebook). The scores they
 get are the README's table after ``<!-- walkthrough-scores -->``.
 
 tests/test_examples.py checks that these files are what this script writes from the current release.
