@@ -263,4 +263,8 @@ CASES = [
          status="invalid file"),
     Case("other_assignment", lambda ctx: copy.deepcopy(ctx.other_release), lose=ALL, status="invalid file"),
     Case("nbformat_3", _nbformat3),
+    # damaged files that used to stop the whole class run (issue 12)
+    Case("metadata_not_a_dict", edited(wrong_xor, lambda nb: cell(nb, X).metadata.update(nbgrader=5)), lose=(X,)),
+    Case("json_nested_deep", lambda ctx: '{"nbformat": 4, "cells": ' + "[" * 200_000 + "]" * 200_000 + "}",
+         lose=ALL, status="invalid file"),
 ]

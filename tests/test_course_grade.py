@@ -256,3 +256,27 @@ def _check_export(graded):
     assert set(rows) == set(_results(graded))
     assert float(rows["honest"]["score"]) == 100.0 and rows["crash"]["status"] == "crashed"
     assert float(rows["runaway"]["predict_test"]) == 0.0 and float(rows["runaway"]["cover_count_test"]) == 15.0
+
+
+def test_a_fault_that_is_not_the_students_stops_the_run_before_any_score(tmp_path):
+    # a kernel that cannot start (here: a memory cap too small to import anything) fails the instructor's own
+    # solution in the preflight: exit 3, the reason, and nothing recorded for the students
+    course = grading.copy_course(ROOT, tmp_path / "course")
+    assert course_grade(course, "release", A).returncode == 0
+    release = grading.read_notebook(release_path(A))
+    grading.submit(course, A, "someone", {f"{A}.ipynb": grading.fill_release(release, grading.read_notebook(
+        source_path(A)))})
+    proc = course_grade(course, "autograde", A, "--memory", "30", "--jobs", "1")
+    assert proc.returncode == 3, (proc.returncode, proc.stderr[-2000:])
+    assert "stopped before grading anyone" in proc.stderr and "instructor's solution" in proc.stderr, proc.stderr
+    assert not (course / "grades" / f"{A}.json").exists()
+    assert "someone" not in grading.gradebook_scores(course, A)
+    # a test that does not compile: the same
+    course2 = grading.copy_course(ROOT, tmp_path / "course2")
+    source = grading.read_notebook(course2 / "solutions" / A / f"{A}.ipynb")
+    grading.find_cell(source, "predict_test").source += "\n    this is not Python"
+    grading.write_notebook(source, course2 / "solutions" / A / f"{A}.ipynb")
+    grading.submit(course2, A, "someone", {f"{A}.ipynb": release})
+    proc = course_grade(course2, "autograde", A, "--jobs", "1")
+    assert proc.returncode == 3 and "stopped before grading anyone" in proc.stderr, proc.stderr[-2000:]
+    assert not (course2 / "grades" / f"{A}.json").exists()
