@@ -141,11 +141,15 @@ class Session:
         from course_utils.checks import CheckError
 
         try:
-            request = {"op": "call", "target": {"t": "h", "id": target},
-                       "args": {"t": "list", "v": [self._argument(a) for a in args]},
-                       "kwargs": {"t": "dict", "v": [[k, self._argument(v)] for k, v in kwargs.items()]}}
+            sent_args = [self._argument(a) for a in args]
+            sent_kwargs = [[k, self._argument(v)] for k, v in kwargs.items()]
+            request = {"op": "call", "target": {"t": "h", "id": target}, "args": {"t": "list", "v": sent_args},
+                       "kwargs": {"t": "dict", "v": sent_kwargs}}
         except wire.WireError as err:
             raise GraderError(f"{what}: {err}") from None
+        # only what went by reference may be updated from the kernel's answer
+        by_reference: set = {i for i, e in enumerate(sent_args) if isinstance(e, dict) and e.get("t") == "h"}
+        by_reference |= {k for k, e in sent_kwargs if isinstance(e, dict) and e.get("t") == "h"}
         reply = self.request(request, what)
         changed = reply.get("changed") or []
         if changed:
@@ -157,6 +161,8 @@ class Session:
             shared = reply.get("shared") or []
             for pair in shared if isinstance(shared, list) else []:
                 key, content = pair if isinstance(pair, list) and len(pair) == 2 else (None, None)
+                if type(key) not in (int, str) or key not in by_reference:
+                    continue
                 local = args[key] if type(key) is int and 0 <= key < len(args) else kwargs.get(key) if isinstance(
                     key, str) else None
                 if isinstance(local, dict):
