@@ -38,6 +38,9 @@ from course_utils.grader.runner import KernelDied, KernelTimeout, StudentKernel
 #: meant for a runaway answer never applies to it)
 SETUP_TIMEOUT = 300
 RESULT_PREFIX = "course-grade:"
+#: the hidden lines of each test's code, by its file name: a function defined there is never sent to the
+#: student's kernel (in_kernel), where the student could read its source
+HIDDEN_LINES: dict[str, set[int]] = {}
 
 
 @dataclass
@@ -53,9 +56,17 @@ class Report:
 
 
 
-def _strip_markers(source: str) -> str:
-    return "\n".join(ln for ln in source.splitlines()
-                     if ln.strip() not in ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
+def _strip_markers(source: str) -> tuple[str, set[int]]:
+    """The test's code without the hidden-test markers, and the (1-based) numbers of its hidden lines."""
+    lines, hidden, inside = [], set(), False
+    for line in source.splitlines():
+        if line.strip() in ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"):
+            inside = line.strip() == "### BEGIN HIDDEN TESTS"
+            continue
+        lines.append(line)
+        if inside:
+            hidden.add(len(lines))
+    return "\n".join(lines), hidden
 
 
 def _python(source: str) -> str:
@@ -106,7 +117,9 @@ class Checker:
         for cell in source.cells:
             if is_test(cell):
                 gid = grading.nbgrader_meta(cell)["grade_id"]
-                text = _python(_strip_markers(cell.source))
+                stripped, hidden = _strip_markers(cell.source)
+                text = _python(stripped)
+                HIDDEN_LINES[f"<test {gid}>"] = hidden
                 self.tests[gid] = compile(text, f"<test {gid}>", "exec")
                 self.points[gid] = float(grading.nbgrader_meta(cell).get("points", 0))
                 import linecache  # so that inspect.getsource finds functions a test sends to the kernel
@@ -289,5 +302,5 @@ def _result_output(score: float, points: float, reason: str | None) -> Any:
     from nbformat.v4 import new_output
 
     text = f"{RESULT_PREFIX} {score:g} / {points:g} points"
-    text += " (all tests passed, hidden ones included)" if reason is None else f"\n{reason}"
+    text += " (all tests passed, hidden ones included)" if reason is None else f"\n{reason[:2000]}"
     return new_output("display_data", data={"text/plain": text})

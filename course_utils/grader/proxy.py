@@ -197,8 +197,19 @@ class Session:
 
 
 def _function_source(function: Any) -> str:
+    """The source of a function of the checker's, to be run in the student's kernel.
+
+    Raises:
+        GraderError: the function is defined in a hidden test (the student's code could read it there).
+    """
     import textwrap
 
+    from course_utils.grader.check import HIDDEN_LINES
+
+    code = getattr(function, "__code__", None)
+    if code is not None and code.co_firstlineno in HIDDEN_LINES.get(code.co_filename, ()):
+        raise GraderError(f"the test sends {function.__name__} to the student's kernel but defines it in its hidden "
+                          "part: define it in the visible part (instructor's error)")
     return textwrap.dedent(inspect.getsource(function))
 
 
@@ -209,7 +220,7 @@ _BUILTIN_EXCEPTIONS = {name: obj for name, obj in vars(builtins).items()
 def _student_exception(error: Any, what: str) -> Exception:
     names = error.get("types") if isinstance(error, dict) else None
     message = error.get("message") if isinstance(error, dict) else None
-    message = message if isinstance(message, str) else ""
+    message = message[:2000] if isinstance(message, str) else ""
     names = [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
     for name in names:
         cls = _BUILTIN_EXCEPTIONS.get(name)
