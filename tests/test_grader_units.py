@@ -207,13 +207,28 @@ def test_sanitize_keeps_text_and_images_and_drops_active_content(notebooks):
         nbformat.v4.new_output("display_data", data={"image/png": "\"><script>alert(1)</script>"}),
         nbformat.v4.new_output("stream", name="stdout", text="<script>printed</script>"),
     ]
-    nb.cells.append(nbformat.v4.new_markdown_cell("<script>alert(2)</script><img src=x onerror=alert(3)> "
-                                                  "[x](javascript:alert(4)) **bold**"))
-    clean = sanitize(nb)
+    attack = ("<script>alert(2)</script><img src=x onerror=alert(3)> [x](javascript:alert(4)) "
+              "[y](&#x6A;avascript:alert(5)) ```` **bold**")
+    nb.cells.append(nbformat.v4.new_markdown_cell(attack))
+    trusted = [c.source for c in notebooks["release"].cells if c.cell_type == "markdown"]
+    clean = sanitize(nb, trusted)
     outputs = grading.find_cell(clean, "predict").outputs
     assert [o.get("data", {}) for o in outputs[:2]] == [{"text/plain": "ok"}, {"image/png": png}]
     assert outputs[2]["text"] == "<script>printed</script>"  # text is escaped when rendered
-    md = clean.cells[-1].source
-    assert "<script" not in md and "<img" not in md and "javascript:" not in md and "**bold**" in md
-    assert json.dumps(grading.find_cell(clean, "predict_test").source) == json.dumps(
-        grading.find_cell(nb, "predict_test").source)
+    # a student's Markdown is shown verbatim in a code block (a fence longer than any run of backticks in it)
+    assert clean.cells[-1].source == f"`````text\n{attack}\n`````"
+    # the release's own Markdown is kept as it is
+    assert [c.source for c in clean.cells if c.cell_type == "markdown"][:-1] == [
+        c.source for c in nb.cells if c.cell_type == "markdown"][:-1]
+
+
+def test_feedback_page_of_hostile_markdown_has_no_live_markup(tmp_path, notebooks):
+    from nbconvert import HTMLExporter
+
+    nb = copy.deepcopy(notebooks["release"])
+    for attack in ("<script>alert('x1')</script>", "<img src=x onerror=alert('x2')>", "[a](javascript:alert('x3'))",
+                   "[b](&#x6A;avascript:alert('x4'))", "[c](jav\tascript:alert('x5'))", "<svg onload=alert('x6')>"):
+        nb.cells.append(nbformat.v4.new_markdown_cell(attack))
+    page, _ = HTMLExporter().from_notebook_node(sanitize(nb, []))
+    for live in ("<script>alert", "<img src=x", "href=\"javascript", "href=\"&#x6A;", "<svg onload"):
+        assert live not in page, live

@@ -39,6 +39,14 @@ def _submission(release, answers, attack=None):
     return nb
 
 
+def _hidden_only_lines(source, release) -> list[str]:
+    """The hidden tests' lines (over 30 characters) that appear nowhere in the release."""
+    released = "\n".join(c.source for c in release.cells)
+    hidden = [ln.strip() for c in source.cells if "### BEGIN HIDDEN TESTS" in c.source
+              for ln in c.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0].splitlines()]
+    return [ln for ln in hidden if len(ln) > 30 and ln not in released]
+
+
 @pytest.mark.parametrize("assignment", sorted({a.assignment for a in attacks.ATTACKS}))
 def test_attacks_score_what_their_controls_score(assignment, tmp_path):
     from course_utils.grader.sandbox import sandbox_problem
@@ -80,10 +88,7 @@ def test_attacks_score_what_their_controls_score(assignment, tmp_path):
         leaked = [s for s in attack.feedback_absent if s in html]
         if leaked:
             wrong.append(f"{attack.name}: its feedback page contains {leaked}")
-        hidden = [ln.strip() for c in source.cells if "### BEGIN HIDDEN TESTS" in c.source
-                  for ln in c.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0].splitlines()
-                  if len(ln.strip()) > 30]
-        shown = [ln for ln in hidden if ln in text]
+        shown = [ln for ln in _hidden_only_lines(source, release) if ln in text]
         if shown:
             wrong.append(f"{attack.name}: hidden test code in its feedback: {shown[:2]}")
     assert not wrong, "\n".join(wrong)

@@ -73,7 +73,8 @@ class Grader:
                              f"--CourseDirectory.root={scratch}")
         except RuntimeError as err:
             raise RuntimeError(f"could not make the release of {self.assignment}: {err}") from err
-        return grading.read_notebook(scratch / "assignments" / self.assignment / f"{self.assignment}.ipynb")
+        self.release_path = scratch / "assignments" / self.assignment / f"{self.assignment}.ipynb"
+        return grading.read_notebook(self.release_path)
 
     # ------------------------------------------------------------------ workers
     def _run(self, request: dict[str, Any]) -> dict[str, Any] | None:
@@ -82,7 +83,8 @@ class Grader:
         try:
             worker = self._idle.get_nowait()
         except queue.Empty:
-            worker = subprocess.Popen([sys.executable, "-m", "course_utils.grader.worker"], env=grading.tool_env(),
+            env = grading.tool_env() | {"COURSE_GRADE_CHECKER_MB": str(max(4096, 2 * self.memory))}
+            worker = subprocess.Popen([sys.executable, "-m", "course_utils.grader.worker"], env=env,
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                       text=True, start_new_session=True)
             with self._lock:
@@ -153,7 +155,8 @@ class Grader:
             work = Path(tempfile.mkdtemp(prefix="w", dir=self.root))
             (work / "k").mkdir()
             grading.write_notebook(canonical, work / "k" / f"{a}.ipynb")
-            request = {"source": str(self.source_path), "notebook": str(work / "k" / f"{a}.ipynb"),
+            request = {"source": str(self.source_path), "release": str(self.release_path),
+                       "notebook": str(work / "k" / f"{a}.ipynb"),
                        "workdir": str(work / "k"), "sockets": str(work / "s"), "out": str(work / "graded.ipynb"),
                        "timeout": self.timeout, "sandbox": self.sandbox, "memory": self.memory}
             reply = self._run(request)

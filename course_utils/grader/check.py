@@ -32,7 +32,7 @@ from typing import Any
 
 from course_utils import checks, grading
 from course_utils.grader.proxy import GraderError, Session
-from course_utils.grader.runner import KernelDied, KernelTimeout, StudentKernel
+from course_utils.grader.runner import MAX_NOTEBOOK_OUTPUT, KernelDied, KernelTimeout, StudentKernel
 
 #: the per-cell limit of the setup cell is at least this (imports on a loaded machine are slow; a limit
 #: meant for a runaway answer never applies to it)
@@ -197,6 +197,7 @@ class Checker:
         else:  # a kernel shared by many notebooks (the test suite): a clean namespace for this one
             kernel.run_cell("%reset -f", self.timeout)
         report = Report(cells={gid: 0.0 for gid in self.tests}, messages={}, notebook=nb)
+        kernel.output_left = MAX_NOTEBOOK_OUTPUT
         ns = self._fresh_namespace()
         dead: set[int] = set()
         try:

@@ -1,6 +1,6 @@
 """Recording results: nbgrader's gradebook (through its API, from the grading process only), the results
 file ``grades/ASSIGNMENT.json`` (rewritten after each student) and the graded notebook in
-``autograded/STUDENT/ASSIGNMENT/``, sanitised (:func:`course_utils.grader.feedback.sanitize`).
+``autograded/STUDENT/ASSIGNMENT/`` (sanitised by the worker, :func:`course_utils.grader.feedback.sanitize`).
 """
 from __future__ import annotations
 
@@ -69,14 +69,13 @@ def to_gradebook(course: Path, assignment: str, result: dict[str, Any]) -> None:
 
 def save(course: Path, assignment: str, result: dict[str, Any], shard: tuple[int, int] | None = None) -> None:
     """Record one student's result everywhere: the graded notebook, the gradebook, the results file."""
-    from course_utils.grader.feedback import sanitize
-
     student = result["student"]
     folder = course / "autograded" / student / assignment
     shutil.rmtree(folder, ignore_errors=True)
     graded = result.get("graded_notebook")
     if graded and Path(graded).is_file():
-        grading.write_notebook(sanitize(grading.read_notebook(graded)), folder / f"{assignment}.ipynb")
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(graded, folder / f"{assignment}.ipynb")  # sanitised by the worker
     to_gradebook(course, assignment, result)
     out = results_path(course, assignment, shard)
     previous = json.loads(out.read_text())["results"] if out.exists() else []

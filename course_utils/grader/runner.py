@@ -21,8 +21,10 @@ from course_utils.grader import agent, sandbox, wire
 KERNEL_DIED = "the kernel stopped (it exited, was killed, ran out of memory or crashed)"
 #: outputs kept from the student's kernel: their text is escaped in the feedback; other types are dropped
 KEPT_MIME = ("text/plain", "image/png", "image/jpeg")
-#: output kept from one cell (characters of its messages: text, images); the rest is dropped
-MAX_OUTPUT = 20_000_000
+#: output kept from one cell, and from a whole notebook (characters of its messages: text, images); the
+#: rest is dropped
+MAX_OUTPUT = 5_000_000
+MAX_NOTEBOOK_OUTPUT = 40_000_000
 
 
 class KernelDied(RuntimeError):
@@ -68,6 +70,7 @@ class StudentKernel:
         self.km: _Manager | None = None
         self.kc: Any = None
         self.generation = 0
+        self.output_left = MAX_NOTEBOOK_OUTPUT
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, timeout: float = 120) -> None:
@@ -138,7 +141,7 @@ class StudentKernel:
         reply: dict | None = None
         idle = False
         interrupted_at: float | None = None
-        size = 0
+        size, cap = 0, min(MAX_OUTPUT, self.output_left)
         while not (idle and reply is not None):
             now = time.monotonic()
             if interrupted_at is None and now > deadline:
@@ -160,7 +163,7 @@ class StudentKernel:
                         idle = True
                     elif kind == "display_data" and agent.MIME in msg["content"].get("data", {}):
                         messages.append(msg)  # a reply to the checker: never dropped
-                    elif keep and kind not in ("execute_input", "status") and size < MAX_OUTPUT:
+                    elif keep and kind not in ("execute_input", "status") and size < cap:
                         size += len(str(msg.get("content", "")))  # a print loop must not fill the grader's memory
                         messages.append(msg)
             if reply is None:
@@ -170,6 +173,7 @@ class StudentKernel:
                         reply = shell["content"]
                 except queue.Empty:
                     pass
+        self.output_left -= size
         if interrupted_at is not None:
             raise KernelTimeout(f"over the time limit of {timeout:g} s (interrupted)")
         return messages, reply
@@ -251,6 +255,10 @@ class StudentKernel:
             if not self.alive():
                 raise KernelDied(KERNEL_DIED) from None
             raise wire.WireError("the kernel closed the request channel") from None
+        except wire.WireError:
+            self._channel = None  # the rest of that reply is still in the socket: drop the channel
+            conn.close()
+            raise
         reply = wire.loads(data)
         if type(reply) is not dict:
             raise wire.WireError("a reply that is not an object")
@@ -264,7 +272,8 @@ class StudentKernel:
             KernelDied, KernelTimeout: as :meth:`_execute` (the outputs so far are lost).
         """
         messages, reply = self._execute(code, timeout, store_history=True)
-        return outputs_from(messages), (reply or {}).get("execution_count")
+        count = (reply or {}).get("execution_count")
+        return outputs_from(messages), count if type(count) is int else None
 
     # ------------------------------------------------------------------ requests
     def request(self, request: dict, timeout: float) -> dict:
@@ -322,7 +331,7 @@ def _read_exact(conn: Any, n: int, deadline: float, alive: Any) -> bytes:
 def _read_frame(conn: Any, deadline: float, alive: Any) -> bytes:
     size = int.from_bytes(_read_exact(conn, 8, deadline, alive), "big")
     if size > wire.MAX_BYTES:
-        raise wire.WireError("a reply larger than 512 MB")
+        raise wire.WireError("a reply larger than 128 MB")
     return _read_exact(conn, size, deadline, alive)
 
 
@@ -335,7 +344,8 @@ def outputs_from(messages: list[dict]) -> list[dict]:
     for msg in messages:
         kind, content = msg["msg_type"], msg["content"]
         if kind == "stream":
-            name, text = content.get("name", "stdout"), str(content.get("text", ""))
+            name = "stderr" if content.get("name") == "stderr" else "stdout"
+            text = str(content.get("text", ""))
             if outputs and outputs[-1].output_type == "stream" and outputs[-1].name == name:
                 outputs[-1].text += text
             else:
@@ -345,7 +355,9 @@ def outputs_from(messages: list[dict]) -> list[dict]:
             if not data:
                 continue
             if kind == "execute_result":
-                outputs.append(new_output("execute_result", data=data, execution_count=content.get("execution_count")))
+                count = content.get("execution_count")
+                outputs.append(new_output("execute_result", data=data, execution_count=count if type(count) is int
+                                          else None))
             else:
                 outputs.append(new_output("display_data", data=data))
         elif kind == "error":

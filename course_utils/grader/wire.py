@@ -31,7 +31,7 @@ import numpy as np
 
 MAX_DEPTH = 64
 MAX_ITEMS = 1_000_000
-MAX_BYTES = 512 * 2**20
+MAX_BYTES = 128 * 2**20
 _NUMERIC_KINDS = "biufc"
 
 
@@ -48,7 +48,7 @@ def _npy(array: np.ndarray) -> str:
 
 def _from_npy(text: str) -> np.ndarray:
     if not isinstance(text, str) or len(text) > MAX_BYTES:
-        raise WireError("array data is not a string of at most 512 MB")
+        raise WireError("array data is not a string of at most 128 MB")
     try:
         array = np.load(io.BytesIO(base64.b64decode(text, validate=True)), allow_pickle=False)
     except Exception as err:  # noqa: BLE001 - NumPy raises many kinds of error on damaged data
@@ -233,7 +233,7 @@ def loads(text: str | bytes) -> Any:
         WireError: too long, not JSON, or nested too deep for the parser.
     """
     if len(text) > MAX_BYTES:
-        raise WireError("message larger than 512 MB")
+        raise WireError("message larger than 128 MB")
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as err:

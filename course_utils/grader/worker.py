@@ -4,7 +4,7 @@ It imports the libraries the tests need once, then grades one submission per req
 student's kernel (sandboxed), runs the notebook there and the tests here (:mod:`course_utils.grader.check`).
 No student code runs in this process.
 
-Protocol: one JSON object per line on stdin, ``{"source": PATH, "notebook": PATH, "workdir": DIR,
+Protocol: one JSON object per line on stdin, ``{"source": PATH, "release": PATH, "notebook": PATH, "workdir": DIR,
 "sockets": DIR, "out": PATH, "timeout": S, "sandbox": "bwrap"|"none", "memory": MB}``; one JSON line back on
 the original stdout: ``{"cells": {grade_id: points}, "messages": {...}, "deaths": [...], "seconds": S}`` or
 ``{"error": "..."}``. Everything else this process prints goes to stderr.
@@ -24,6 +24,7 @@ def grade(request: dict[str, Any]) -> dict[str, Any]:
     """Grade one canonical submission; writes the graded notebook to ``request["out"]``."""
     from course_utils import grading
     from course_utils.grader.check import Checker
+    from course_utils.grader.feedback import sanitize
 
     key = (request["source"], os.path.getmtime(request["source"]), request["timeout"], request["sandbox"],
            request["memory"])
@@ -33,12 +34,18 @@ def grade(request: dict[str, Any]) -> dict[str, Any]:
     checker = _CHECKERS[key]
     notebook = grading.read_notebook(request["notebook"])
     report = checker.grade(notebook, Path(request["workdir"]), Path(request["sockets"]))
-    grading.write_notebook(report.notebook, request["out"])
+    trusted = [c.source for c in grading.read_notebook(request["release"]).cells if c.cell_type == "markdown"]
+    grading.write_notebook(sanitize(report.notebook, trusted), request["out"])
     return {"cells": report.cells, "messages": report.messages, "deaths": report.deaths, "seconds": report.seconds}
 
 
 def main() -> None:
     """Serve requests until stdin closes."""
+    memory = os.environ.get("COURSE_GRADE_CHECKER_MB")
+    if memory:  # a reply the tests unpack into something huge fails that test, not the machine
+        from course_utils.grader.kernel import set_memory_limit
+
+        set_memory_limit(int(memory))
     reply = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # anything printed by the tests or libraries goes to stderr, not into the protocol
     sys.stdout = sys.stderr
