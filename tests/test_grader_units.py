@@ -4,7 +4,6 @@ sanitising the feedback notebook (feedback)."""
 from __future__ import annotations
 
 import copy
-import json
 
 import nbformat
 import numpy as np
