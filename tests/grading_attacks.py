@@ -25,6 +25,9 @@ class Attack:
     answers: dict = field(default_factory=dict)
     control: dict | None = None        # None: the same answers as the cheat, without its extra cell
     feedback_absent: tuple = ()         # strings that must not appear in the cheat's feedback page
+    # a known gap (README, "What it does not guarantee"): the points the cheat gains over its control, test by
+    # test; the test fails when the gain changes, so a gap that closes (or widens) is noticed
+    gains: dict = field(default_factory=dict)
 
     @property
     def control_answers(self) -> dict:
@@ -418,14 +421,21 @@ for _a, (_gid, _code) in FRAMES.items():
     ATTACKS.append(Attack("frames", _a, answers={_gid: PEEK + _code},
                           control={_gid: _code.replace("_peek(", "(lambda shape: None)(")}))
 ATTACKS += [
-    Attack("kernel_policy", "01_perceptron_xor", KERNEL_POLICY,
-           answers={"predict": TORCH_PREDICT, "perceptron_update": INPLACE_UPDATE}),
+    # PyTorch in a NumPy exercise's own cell is read by the checker, whatever the kernel reports; but the kernel's
+    # guard, once disabled, no longer sees predict's PyTorch when train_perceptron's test calls it
+    Attack("kernel_policy_torch", "01_perceptron_xor", KERNEL_POLICY, answers={"predict": TORCH_PREDICT},
+           gains={"train_perceptron_test": 20.0}),
+    # changing an input in place is seen only in the kernel (the checker's copy never changes)
+    Attack("kernel_policy_inplace", "01_perceptron_xor", KERNEL_POLICY, answers={"perceptron_update": INPLACE_UPDATE},
+           gains={"perceptron_update_test": 15.0}),
     Attack("shared_forge", "01_perceptron_xor", SHARED_FORGE, answers={"threshold_mlp": HARDCODED_MLP}),
     Attack("forged_replies", "01_perceptron_xor", FORGED_REPLIES),
     Attack("oversized", "01_perceptron_xor", OVERSIZED, markdown=MD_BOMB, answers={"train_perceptron": HUGE_MISTAKES}),
     Attack("execution_count", "01_perceptron_xor", EXECUTION_COUNT, feedback_absent=("In&nbsp;[<img",)),
     Attack("zero_mlp", "02_backprop", answers={"mlp": ZERO_MLP_CHEAT}, control={"mlp": ZERO_MLP_CONTROL}),
-    Attack("count_lines", "03_convolution", NO_TRACE, answers={"conv2d_forward": LOOP_CONV}),
+    # the executed-line count is measured in the kernel
+    Attack("count_lines", "03_convolution", NO_TRACE, answers={"conv2d_forward": LOOP_CONV},
+           gains={"conv2d_forward_test": 12.0}),
     Attack("forge_run", "06_autoencoders", FORGE_RUN, answers={"autoencoder": AE_NO_RELU}),
     Attack("leak_sent_code", "06_autoencoders", LEAK_SENT_CODE, answers={"autoencoder": AE_SOLUTION, **VAE_SOLUTIONS}),
 ]

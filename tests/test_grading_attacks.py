@@ -1,4 +1,5 @@
-"""Every attack of tests/grading_attacks.py scores exactly what its control scores, cell by cell, through
+"""Every attack of tests/grading_attacks.py scores exactly what its control scores, cell by cell (the known
+gaps, exactly the gain they declare), through
 ``course-grade`` itself (sandboxed in CI), and leaves nothing it should not in its feedback page.
 
 One course copy and one ``course-grade autograde`` run per assignment, with every attack and its control.
@@ -78,9 +79,10 @@ def test_attacks_score_what_their_controls_score(assignment, tmp_path):
     wrong = []
     for attack in cases:
         cheat, control = results[attack.name], results[controls[json.dumps(attack.control_answers, sort_keys=True)]]
-        if cheat["cells"] != control["cells"]:
-            gained = {g: (control["cells"][g], v) for g, v in cheat["cells"].items() if v != control["cells"][g]}
-            wrong.append(f"{attack.name}: scores differ from its control (control, cheat): {gained}")
+        gained = {g: v - control["cells"][g] for g, v in cheat["cells"].items() if v != control["cells"][g]}
+        if gained != attack.gains:
+            wrong.append(f"{attack.name}: gains {gained} over its control, expected {attack.gains} "
+                         f"(cheat: {cheat['status']}, {cheat['messages']})")
         page = next((course / "feedback" / attack.name / assignment).glob("*.html"), None)
         assert page is not None, f"{attack.name}: no feedback page ({cheat['status']}: {cheat['detail']})"
         html = page.read_text()

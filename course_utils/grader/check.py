@@ -125,7 +125,9 @@ class Checker:
                 import linecache  # so that inspect.getsource finds functions a test sends to the kernel
 
                 linecache.cache[f"<test {gid}>"] = (len(text), None, text.splitlines(True), f"<test {gid}>")
-        self.setup_names: set[str] = set(self._fresh_namespace())
+        namespace = self._fresh_namespace()
+        self.setup_names: set[str] = set(namespace)
+        self.torch_names = {"torch"} | {name for name, value in namespace.items() if _from_torch(value)}
 
     def _fresh_namespace(self) -> dict[str, Any]:
         ns: dict[str, Any] = {"__name__": "__course_grade_checker__"}
@@ -210,6 +212,13 @@ class Checker:
                         stopped[grading.nbgrader_meta(cell)["grade_id"]] = why
             # 2. then every test in the checker, on the kernel's final state: nothing the student's code sees
             #    during a test (its inputs) can reach an output of the graded notebook
+            answers: dict[str, list[str]] = {}  # test -> the sources of the solution cells of its exercise
+            pending: list[str] = []
+            for cell in nb.cells:
+                if grading.nbgrader_meta(cell).get("solution") and cell.get("cell_type") == "code":
+                    pending.append(cell.source)
+                elif is_test(cell):
+                    answers[grading.nbgrader_meta(cell)["grade_id"]], pending = pending, []
             if kernel.alive():
                 kernel.open_channel()
             for cell in nb.cells:
@@ -217,8 +226,13 @@ class Checker:
                     continue
                 gid = grading.nbgrader_meta(cell)["grade_id"]
                 session = Session(kernel, lambda: self.timeout)
+                uses = [u for src in answers.get(gid, []) for u in torch_uses(src, self.torch_names)] \
+                    if "assert_numpy_only" in _referenced(self.tests[gid]) else []
                 if gid in stopped:  # the whole test would call the same code again: no second wait
                     reason = f"{stopped[gid]} while running the visible test in the notebook"
+                elif uses:  # read in the checker: the student's kernel cannot hide it
+                    reason = (f"the answer uses PyTorch ({'; '.join(uses[:3])}): this exercise must be written "
+                              "with NumPy only")
                 else:
                     reason = self._run_test(gid, ns, session)
                 points = self.points[gid]
@@ -277,6 +291,39 @@ class Checker:
                 if not kernel.alive():
                     self._restart(kernel, nb, upto, dead)
                     return
+
+
+def _from_torch(value: Any) -> bool:
+    name = getattr(value, "__name__", "") if isinstance(value, types.ModuleType) else getattr(value, "__module__", "")
+    return isinstance(name, str) and (name == "torch" or name.startswith("torch."))
+
+
+def torch_uses(source: str, torch_names: set[str]) -> list[str]:
+    """Where a cell's code uses PyTorch, read without running it: imports of torch, the names the setup cell
+    binds to PyTorch (``torch``, ``nn``, ``F``, ...) unless the cell assigns them itself, and ``torch`` by
+    name in ``__import__``, ``import_module`` or ``sys.modules``. Returns "line N: what" for each use."""
+    import ast
+
+    try:
+        tree = ast.parse(_python(source))
+    except (SyntaxError, ValueError):
+        return []
+    assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    assigned |= {a.asname or a.name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+                 for a in n.names if not (getattr(n, "module", None) or a.name).startswith("torch")}
+    uses = []
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "torch" for a in node.names):
+            uses.append(f"line {line}: import torch")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "torch":
+            uses.append(f"line {line}: from {node.module} import ...")
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in torch_names \
+                and node.id not in assigned:
+            uses.append(f"line {line}: {node.id}")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.split(".")[0] == "torch":
+            uses.append(f"line {line}: {node.value!r}")
+    return uses
 
 
 class _TestTimeout(BaseException):
