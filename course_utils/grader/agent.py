@@ -167,6 +167,10 @@ def answer(request: dict) -> dict:
     try:
         if op == "names":
             return _names(request.get("wanted", []))
+        if op == "public":  # the student's public names, so that the checker asks only for those it needs
+            shell = sys.modules["IPython"].get_ipython()
+            return {"value": wire.encode([n for n in list(shell.user_ns) if isinstance(n, str)
+                                          and not n.startswith("_") and n not in _SKIP])}
         if op in ("call", "run"):
             return _call(request)
         if op == "newdict":

@@ -177,6 +177,9 @@ class Grader:
         except Exception as err:  # noqa: BLE001 - one submission never stops the class
             result.update(status="crashed", detail=f"grading failed: {type(err).__name__}: {str(err)[:300]}")
             return result
+        finally:
+            if work is not None and "graded_notebook" not in result:
+                shutil.rmtree(work, ignore_errors=True)
 
     def preflight(self) -> dict[str, Any]:
         """Grade the instructor's solution through the same path.
@@ -224,8 +227,15 @@ def autograde(course: Path, assignment: str, jobs: int = 1, timeout: int = 60, w
                 futures = [pool.submit(grader.grade, s) for s in chosen]
                 for future in as_completed(futures):
                     result = future.result()
-                    record.save(course, assignment, result, shard)
-                    result.pop("graded_notebook", None)
+                    try:
+                        record.save(course, assignment, result, shard)
+                    except Exception as err:  # noqa: BLE001 - one student's record never stops the class
+                        result.update(status="crashed", detail=f"could not be recorded: {type(err).__name__}: "
+                                                               f"{str(err)[:200]}")
+                        print(f"course-grade: {result['student']}: {result['detail']}", file=sys.stderr)
+                    graded = result.pop("graded_notebook", None)
+                    if graded:
+                        shutil.rmtree(Path(graded).parent, ignore_errors=True)  # the submission's work folder
                     results.append(result)
                     if progress:
                         progress(result)

@@ -162,20 +162,20 @@ class Checker:
         except _TestTimeout:
             session.failure = session.failure or "the test ran over its time limit"
             return f"stopped: over the time limit of {self.timeout:g} s"
-        except GraderError as err:
-            return str(err)
-        except NotImplementedError as err:
-            return str(err) or "exercise not attempted"
-        except AssertionError as err:
-            return str(err) or "an assertion failed"
         except Exception as err:  # noqa: BLE001 - any failure of the test is the student's score
-            name = type(err).__name__
-            return f"{name}: {err}" if name not in ("CheckError",) else str(err)
+            if _on_hidden_line(err, code.co_filename) and (isinstance(err, GraderError)
+                                                           or hasattr(err, "course_student_what")):
+                # a message written by the student's code on a hidden test's inputs could show those inputs
+                what = getattr(err, "course_student_what", "the student's code")
+                return (f"{what} failed on a hidden test's inputs with {type(err).__name__} (its message is not "
+                        "shown: it comes from the student's code)")
+            return _reason(err)
         finally:
             if previous is not None:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 signal.signal(signal.SIGALRM, previous)
             checks._GRADING.pop("session", None)
+
 
     # ------------------------------------------------------------------ one submission
     def grade(self, notebook: Any, workdir: Path, sockets: Path, kernel: StudentKernel | None = None) -> Report:
@@ -298,32 +298,58 @@ def _from_torch(value: Any) -> bool:
     return isinstance(name, str) and (name == "torch" or name.startswith("torch."))
 
 
-def torch_uses(source: str, torch_names: set[str]) -> list[str]:
-    """Where a cell's code uses PyTorch, read without running it: imports of torch, the names the setup cell
-    binds to PyTorch (``torch``, ``nn``, ``F``, ...) unless the cell assigns them itself, and ``torch`` by
-    name in ``__import__``, ``import_module`` or ``sys.modules``. Returns "line N: what" for each use."""
-    import ast
+#: what reaches a module or code by a computed name: never needed in a NumPy exercise's answer
+_DYNAMIC_CALLS = {"__import__", "exec", "eval", "compile"}
+_DYNAMIC_ATTRIBUTES = {"import_module", "run_cell_magic", "run_line_magic"}
 
+
+def torch_uses(source: str, torch_names: set[str]) -> list[str]:
+    """Where a cell's code uses PyTorch, read without running it: imports of torch; the names the setup cell
+    binds to PyTorch (``torch``, ``nn``, ``F``, ...) where they are not the cell's own names (a parameter, a
+    local variable, a function or a name the cell assigns at its top level); and calls that reach a module by
+    a computed name (``__import__``, ``importlib``, ``sys.modules``, ``exec``, ``eval``, magics). A cell magic's
+    body is read too. Returns "line N: what" for each use."""
+    import ast
+    import symtable
+
+    text = source
+    if text.lstrip().startswith("%%"):  # a cell magic: IPython passes the body on as a string
+        text = text.lstrip().split("\n", 1)[1] if "\n" in text.lstrip() else ""
     try:
-        tree = ast.parse(_python(source))
+        code = _python(text)
+        tree = ast.parse(code)
+        table = symtable.symtable(code, "<cell>", "exec")
     except (SyntaxError, ValueError):
         return []
-    assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    assigned |= {a.asname or a.name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
-                 for a in n.names if not (getattr(n, "module", None) or a.name).startswith("torch")}
-    uses = []
+    top = {sym.get_name() for sym in table.get_symbols() if sym.is_assigned() or sym.is_imported()}
+    uses: list[str] = []
+
+    def visit(scope: Any) -> None:
+        for sym in scope.get_symbols():
+            name = sym.get_name()
+            if name not in torch_names or not sym.is_referenced():
+                continue
+            own = sym.is_parameter() or sym.is_free() or (sym.is_local() and scope.get_type() != "module")
+            if not own and name not in top:
+                uses.append(name)
+        for child in scope.get_children():
+            visit(child)
+
+    visit(table)
+    found = [f"line {n.lineno}: {n.id}" for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in set(uses)]
     for node in ast.walk(tree):
-        line = getattr(node, "lineno", 0)
         if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "torch" for a in node.names):
-            uses.append(f"line {line}: import torch")
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "torch":
-            uses.append(f"line {line}: from {node.module} import ...")
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in torch_names \
-                and node.id not in assigned:
-            uses.append(f"line {line}: {node.id}")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.split(".")[0] == "torch":
-            uses.append(f"line {line}: {node.value!r}")
-    return uses
+            found.append(f"line {node.lineno}: import torch")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ("torch", "importlib"):
+            found.append(f"line {node.lineno}: from {node.module} import ...")
+        elif isinstance(node, ast.Import) and any(a.name.split(".")[0] == "importlib" for a in node.names):
+            found.append(f"line {node.lineno}: import importlib")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _DYNAMIC_CALLS:
+            found.append(f"line {node.lineno}: {node.func.id}(...)")
+        elif isinstance(node, ast.Attribute) and (node.attr in _DYNAMIC_ATTRIBUTES or (
+                node.attr == "modules" and isinstance(node.value, ast.Name) and node.value.id == "sys")):
+            found.append(f"line {node.lineno}: {node.attr}")
+    return sorted(set(found), key=lambda u: (int(u.split(":")[0][5:]), u))
 
 
 class _TestTimeout(BaseException):
@@ -352,3 +378,25 @@ def _result_output(score: float, points: float, reason: str | None) -> Any:
     text = f"{RESULT_PREFIX} {score:g} / {points:g} points"
     text += " (all tests passed, hidden ones included)" if reason is None else f"\n{reason[:2000]}"
     return new_output("display_data", data={"text/plain": text})
+
+
+def _on_hidden_line(err: BaseException, filename: str) -> bool:
+    """Whether the test's line that raised ``err`` is in its hidden part."""
+    tb, line = err.__traceback__, None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line is not None and line in HIDDEN_LINES.get(filename, ())
+
+
+def _reason(err: BaseException) -> str:
+    """A failed test's reason: its message, the way the student's notebook would show it."""
+    if isinstance(err, GraderError):
+        return str(err)
+    if isinstance(err, NotImplementedError):
+        return str(err) or "exercise not attempted"
+    if isinstance(err, AssertionError):
+        return str(err) or "an assertion failed"
+    name = type(err).__name__
+    return f"{name}: {err}" if name != "CheckError" else str(err)

@@ -35,7 +35,8 @@ class StudentError(Exception):
 
 
 class GraderError(Exception):
-    """The kernel died, timed out or sent no valid reply while the checker waited for it."""
+    """The kernel died, timed out or sent no valid reply while the checker waited for it (its message may
+    quote what the kernel sent)."""
 
 
 class Session:
@@ -190,6 +191,10 @@ class Session:
 
     def names(self, wanted: list[str]) -> dict[str, Any]:
         """The student's current values of ``wanted`` (those it defines)."""
+        public = self.value({"op": "public"}, "listing the notebook's names")
+        if not isinstance(public, list):
+            raise GraderError("the kernel's list of names is not a list")
+        wanted = sorted(set(wanted) & {n for n in public if type(n) is str})  # nothing about the test is sent
         found = self.value({"op": "names", "wanted": wanted}, "reading the notebook's names")
         if type(found) is not dict:
             raise GraderError("the kernel's list of names is not a dict")
@@ -218,6 +223,12 @@ _BUILTIN_EXCEPTIONS = {name: obj for name, obj in vars(builtins).items()
 
 
 def _student_exception(error: Any, what: str) -> Exception:
+    err = _rebuild_exception(error, what)
+    err.course_student_what = what  # type: ignore[attr-defined] - its message comes from the student's code
+    return err
+
+
+def _rebuild_exception(error: Any, what: str) -> Exception:
     names = error.get("types") if isinstance(error, dict) else None
     message = error.get("message") if isinstance(error, dict) else None
     message = message[:2000] if isinstance(message, str) else ""
@@ -231,7 +242,7 @@ def _student_exception(error: Any, what: str) -> Exception:
                 return cls(message)
             except Exception:  # noqa: BLE001 - an exception class with other arguments
                 return StudentError(f"{name}: {message}")
-    first = names[0] if names else "an exception"
+    first = names[0][:100] if names else "an exception"
     return StudentError(f"{what} raised {first}: {message}")
 
 

@@ -122,7 +122,8 @@ class StudentKernel:
         return self.km is not None and self.km.is_alive()
 
     # ------------------------------------------------------------------ one execute_request
-    def _execute(self, code: str, timeout: float, store_history: bool) -> tuple[list[dict], dict | None]:
+    def _execute(self, code: str, timeout: float, store_history: bool,
+                 replies: bool = False) -> tuple[list[dict], dict | None]:
         """Run ``code``; returns (the iopub messages of this request, the execute_reply content).
 
         Raises:
@@ -133,9 +134,10 @@ class StudentKernel:
         if self.kc is None:
             raise KernelDied("no kernel")
         msg_id = self.kc.execute(code, store_history=store_history, allow_stdin=False, stop_on_error=False)
-        return self._wait(msg_id, timeout)
+        return self._wait(msg_id, timeout, replies=replies)
 
-    def _wait(self, msg_id: str, timeout: float, keep: bool = True) -> tuple[list[dict], dict | None]:
+    def _wait(self, msg_id: str, timeout: float, keep: bool = True,
+              replies: bool = False) -> tuple[list[dict], dict | None]:
         deadline = time.monotonic() + timeout
         messages: list[dict] = []
         reply: dict | None = None
@@ -162,7 +164,8 @@ class StudentKernel:
                     if kind == "status" and msg["content"].get("execution_state") == "idle":
                         idle = True
                     elif kind == "display_data" and agent.MIME in msg["content"].get("data", {}):
-                        messages.append(msg)  # a reply to the checker: never dropped
+                        if replies:
+                            messages.append(msg)  # a reply to the checker's request: never dropped
                     elif keep and kind not in ("execute_input", "status") and size < cap:
                         size += len(str(msg.get("content", "")))  # a print loop must not fill the grader's memory
                         messages.append(msg)
@@ -287,7 +290,7 @@ class StudentKernel:
         if getattr(self, "_channel", None) is not None:
             return self._channel_request(request, timeout)
         code = f"__import__('course_utils.grader.agent', fromlist=['serve']).serve({wire.dumps(request)!r})"
-        messages, _ = self._execute(code, timeout, store_history=False)
+        messages, _ = self._execute(code, timeout, store_history=False, replies=True)
         for msg in messages:
             if msg["msg_type"] == "display_data":
                 payload = msg["content"].get("data", {}).get(agent.MIME)

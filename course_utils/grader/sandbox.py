@@ -28,6 +28,8 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+#: the size of the kernel's /tmp (held in memory)
+TMP_BYTES = 256 * 2**20
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
 
 
@@ -75,7 +77,7 @@ def _mounts(workdir: Path, rw: list[Path]) -> list[str]:
             args += ["--symlink", os.readlink(path), top]
         elif path.is_dir():
             args += ["--ro-bind", top, top]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/tmp/home"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp", "--dir", "/tmp/home"]
     for root in _python_roots():
         args += ["--ro-bind", str(root), str(root)]
     for path in rw:
