@@ -28,6 +28,8 @@ class Attack:
     # a known gap (README, "What it does not guarantee"): the points the cheat gains over its control, test by
     # test; the test fails when the gain changes, so a gap that closes (or widens) is noticed
     gains: dict = field(default_factory=dict)
+    # tests the cheat may lose by breaking its own kernel (it scores less than its control there, never more)
+    self_harm: tuple = ()
 
     @property
     def control_answers(self) -> dict:
@@ -421,10 +423,8 @@ for _a, (_gid, _code) in FRAMES.items():
     ATTACKS.append(Attack("frames", _a, answers={_gid: PEEK + _code},
                           control={_gid: _code.replace("_peek(", "(lambda shape: None)(")}))
 ATTACKS += [
-    # PyTorch in a NumPy exercise's own cell is read by the checker, whatever the kernel reports; but the kernel's
-    # guard, once disabled, no longer sees predict's PyTorch when train_perceptron's test calls it
-    Attack("kernel_policy_torch", "01_perceptron_xor", KERNEL_POLICY, answers={"predict": TORCH_PREDICT},
-           gains={"train_perceptron_test": 20.0}),
+    # PyTorch in a NumPy exercise's own cell is read by the checker, whatever the kernel reports
+    Attack("kernel_policy_torch", "01_perceptron_xor", KERNEL_POLICY, answers={"predict": TORCH_PREDICT}),
     # changing an input in place is seen only in the kernel (the checker's copy never changes)
     Attack("kernel_policy_inplace", "01_perceptron_xor", KERNEL_POLICY, answers={"perceptron_update": INPLACE_UPDATE},
            gains={"perceptron_update_test": 15.0}),
@@ -437,5 +437,48 @@ ATTACKS += [
     Attack("count_lines", "03_convolution", NO_TRACE, answers={"conv2d_forward": LOOP_CONV},
            gains={"conv2d_forward_test": 12.0}),
     Attack("forge_run", "06_autoencoders", FORGE_RUN, answers={"autoencoder": AE_NO_RELU}),
-    Attack("leak_sent_code", "06_autoencoders", LEAK_SENT_CODE, answers={"autoencoder": AE_SOLUTION, **VAE_SOLUTIONS}),
+    # sends back, as an error message, the source of every function a test runs in the kernel: only visible code
+    # is ever sent there, and the cheat loses the tests that use in_kernel
+    Attack("leak_sent_code", "06_autoencoders", LEAK_SENT_CODE, answers={"autoencoder": AE_SOLUTION, **VAE_SOLUTIONS},
+           self_harm=("autoencoder_test", "reparameterize_test", "vae_loss_test")),
+]
+
+# Review 3: the static NumPy-only check (check.torch_uses) reads the solution cell as Python after IPython's
+# transforms. A cell magic turns the whole cell into a string argument of run_cell_magic, so a plain `import torch`
+# under `%%capture` was not seen; with the kernel's guard disabled (KERNEL_POLICY) predict scored +10 over its
+# control, until torch_uses read the body of cell magics.
+MAGIC_TORCH_PREDICT = "%%capture\n" + TORCH_PREDICT
+# A correct NumPy answer whose docstring starts with "torch." lost every point of its test, until torch_uses
+# stopped reading string constants (a false positive: fairness to a correct student).
+NUMPY_PREDICT = '''def predict(w, b, X):
+    return (X @ w + b > 0).astype(np.int64)
+'''
+DOCSTRING_PREDICT = NUMPY_PREDICT.replace(
+    "):\n", "):\n    \"\"\"torch.heaviside would do the same; this one is NumPy only.\"\"\"\n", 1)
+ATTACKS += [
+    Attack("torch_cell_magic", "01_perceptron_xor", KERNEL_POLICY, answers={"predict": MAGIC_TORCH_PREDICT}),
+    Attack("numpy_docstring", "01_perceptron_xor", answers={"predict": DOCSTRING_PREDICT},
+           control={"predict": NUMPY_PREDICT}),
+]
+
+# Gradients through the student's code are computed in the kernel (in_kernel): a reparameterize written with
+# NumPy (no gradient reaches mu or logvar) plus a forged _gradients that returns the closed form passes. A known
+# gap (README): the values are the checker's, the gradients the kernel's.
+NUMPY_REPARAMETERIZE = '''def reparameterize(mu, logvar, eps):
+    out = mu.detach().numpy() + np.exp(logvar.detach().numpy() / 2) * eps.detach().numpy()
+    return torch.from_numpy(out)
+'''
+FORGE_GRADIENTS = '''import course_utils.grader.agent as _agent
+_define = _agent._define
+def _forged(data):
+    if data.get("name") == "_gradients":
+        def _gradients(function, mu, logvar, eps):
+            return torch.ones_like(mu), 0.5 * torch.exp(0.5 * logvar) * eps
+        return _gradients
+    return _define(data)
+_agent._define = _forged
+'''
+ATTACKS += [
+    Attack("forged_gradients", "06_autoencoders", FORGE_GRADIENTS, answers={"reparameterize": NUMPY_REPARAMETERIZE},
+           gains={"reparameterize_test": 10.0}),
 ]

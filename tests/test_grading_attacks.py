@@ -79,7 +79,8 @@ def test_attacks_score_what_their_controls_score(assignment, tmp_path):
     wrong = []
     for attack in cases:
         cheat, control = results[attack.name], results[controls[json.dumps(attack.control_answers, sort_keys=True)]]
-        gained = {g: v - control["cells"][g] for g, v in cheat["cells"].items() if v != control["cells"][g]}
+        gained = {g: v - control["cells"][g] for g, v in cheat["cells"].items() if v != control["cells"][g]
+                  and not (g in attack.self_harm and v < control["cells"][g])}
         if gained != attack.gains:
             wrong.append(f"{attack.name}: gains {gained} over its control, expected {attack.gains} "
                          f"(cheat: {cheat['status']}, {cheat['messages']})")
