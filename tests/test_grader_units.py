@@ -231,3 +231,45 @@ def test_feedback_page_of_hostile_markdown_has_no_live_markup(tmp_path, notebook
     page, _ = HTMLExporter().from_notebook_node(sanitize(nb, []))
     for live in ("<script>alert", "<img src=x", "href=\"javascript", "href=\"&#x6A;", "<svg onload"):
         assert live not in page, live
+
+
+def _tiny_assignment(solution: str, test: str):
+    """A one-exercise source notebook in nbgrader's format, and its student notebook with ``solution``."""
+    def cell(source, **meta):
+        c = nbformat.v4.new_code_cell(source)
+        c.metadata["nbgrader"] = {"schema_version": 3, "grade": False, "solution": False, "locked": False, **meta}
+        return c
+
+    source = nbformat.v4.new_notebook()
+    source.cells = [cell("import numpy as np\nfrom course_utils.checks import assert_close, in_kernel",
+                         grade_id="setup", locked=True),
+                    cell(solution, grade_id="answer", solution=True),
+                    cell(test, grade_id="answer_test", grade=True, locked=True, points=10)]
+    return source
+
+
+def test_the_checker_never_sends_hidden_code_nor_shows_messages_written_on_hidden_inputs(tmp_path):
+    from course_utils.grader.check import Checker
+
+    test = ("def _visible(f, x):\n    return f(x)\n"
+            "assert_close(in_kernel(_visible, double, 1.0), 2.0, 'double(1)')\n"
+            "### BEGIN HIDDEN TESTS\n"
+            "def _hidden(f, x):\n    return f(x)\n"
+            "assert_close(in_kernel(_hidden, double, 3.0), 6.0, 'double(3)')\n"
+            "### END HIDDEN TESTS\n")
+    honest = _tiny_assignment("def double(x):\n    return 2 * x", test)
+    (tmp_path / "k").mkdir()
+    report = Checker(honest, timeout=30).grade(honest, tmp_path / "k", tmp_path / "s")
+    assert report.cells == {"answer_test": 0.0}
+    assert "defines it in its" in report.messages["answer_test"], report.messages
+    # a student's error message on a hidden input is not shown; on a visible one it is
+    test = ("assert_close(double(1.0), 2.0, 'double(1)')\n### BEGIN HIDDEN TESTS\n"
+            "assert_close(double(3.25), 6.5, 'double(3.25)')\n### END HIDDEN TESTS\n")
+    leaky = _tiny_assignment("def double(x):\n    if x != 1.0:\n        raise ValueError(f'secret {x!r}')\n"
+                             "    return 2 * x", test)
+    report = Checker(leaky, timeout=30).grade(leaky, tmp_path / "k", tmp_path / "s")
+    assert report.cells == {"answer_test": 0.0} and "3.25" not in report.messages["answer_test"], report.messages
+    assert "hidden test's inputs" in report.messages["answer_test"]
+    visible = _tiny_assignment("def double(x):\n    raise ValueError(f'visible {x!r}')", test)
+    report = Checker(visible, timeout=30).grade(visible, tmp_path / "k", tmp_path / "s")
+    assert "visible 1.0" in report.messages["answer_test"], report.messages

@@ -23,6 +23,7 @@ import builtins
 import contextlib
 import copy
 import io
+import itertools
 import signal
 import time
 import types
@@ -41,6 +42,7 @@ RESULT_PREFIX = "course-grade:"
 #: the hidden lines of each test's code, by its file name: a function defined there is never sent to the
 #: student's kernel (in_kernel), where the student could read its source
 HIDDEN_LINES: dict[str, set[int]] = {}
+_CHECKERS = itertools.count(1)
 
 
 @dataclass
@@ -114,17 +116,18 @@ class Checker:
         self.setup = compile(_python(setups[0].source), "<setup>", "exec")
         self.tests: dict[str, types.CodeType] = {}
         self.points: dict[str, float] = {}
+        import linecache  # so that inspect.getsource finds the functions a test sends to the kernel
+
         for cell in source.cells:
             if is_test(cell):
                 gid = grading.nbgrader_meta(cell)["grade_id"]
                 stripped, hidden = _strip_markers(cell.source)
                 text = _python(stripped)
-                HIDDEN_LINES[f"<test {gid}>"] = hidden
-                self.tests[gid] = compile(text, f"<test {gid}>", "exec")
+                filename = f"<test {gid} of checker {next(_CHECKERS)}>"  # one per checker: several may share a process
+                HIDDEN_LINES[filename] = hidden
+                self.tests[gid] = compile(text, filename, "exec")
                 self.points[gid] = float(grading.nbgrader_meta(cell).get("points", 0))
-                import linecache  # so that inspect.getsource finds functions a test sends to the kernel
-
-                linecache.cache[f"<test {gid}>"] = (len(text), None, text.splitlines(True), f"<test {gid}>")
+                linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
         namespace = self._fresh_namespace()
         self.setup_names: set[str] = set(namespace)
         self.torch_names = {"torch"} | {name for name, value in namespace.items() if _from_torch(value)}

@@ -34,6 +34,10 @@ class StudentError(Exception):
     """The student's code raised an exception that is not a builtin one."""
 
 
+class InstructorError(Exception):
+    """A test asks for something the grader refuses (a fault in the test, not the student's)."""
+
+
 class GraderError(Exception):
     """The kernel died, timed out or sent no valid reply while the checker waited for it (its message may
     quote what the kernel sent)."""
@@ -205,7 +209,7 @@ def _function_source(function: Any) -> str:
     """The source of a function of the checker's, to be run in the student's kernel.
 
     Raises:
-        GraderError: the function is defined in a hidden test (the student's code could read it there).
+        InstructorError: the function is defined in a hidden test (the student's code could read it there).
     """
     import textwrap
 
@@ -213,8 +217,8 @@ def _function_source(function: Any) -> str:
 
     code = getattr(function, "__code__", None)
     if code is not None and code.co_firstlineno in HIDDEN_LINES.get(code.co_filename, ()):
-        raise GraderError(f"the test sends {function.__name__} to the student's kernel but defines it in its hidden "
-                          "part: define it in the visible part (instructor's error)")
+        raise InstructorError(f"the test sends {function.__name__} to the student's kernel but defines it in its "
+                              "hidden part, where the student's code could read it: define it in the visible part")
     return textwrap.dedent(inspect.getsource(function))
 
 
