@@ -158,21 +158,6 @@ def execute(nb: Any, cwd: str | Path | None = None, timeout: int = 60) -> Any:
     return nb
 
 
-def cell_scores(executed: Any) -> dict[str, tuple[float, float]]:
-    """Score every graded code cell of an executed notebook exactly as nbgrader's autograder does.
-
-    Returns:
-        grade_id -> (points earned, max points).
-    """
-    from nbgrader.utils import determine_grade
-
-    scores = {}
-    for gid, cell in graded_cells(executed).items():
-        got, most = determine_grade(cell)
-        scores[gid] = (float(got or 0.0), float(most))
-    return scores
-
-
 def copy_course(src_root: str | Path, dest: str | Path) -> Path:
     """Copy what nbgrader needs of a course (config, solutions/, assignments/) into ``dest``."""
     src_root, dest = Path(src_root), Path(dest)

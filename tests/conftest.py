@@ -22,6 +22,37 @@ def release_path(assignment: str) -> Path:
     return ROOT / "assignments" / assignment / f"{assignment}.ipynb"
 
 
+def hidden_only_lines(assignment: str) -> list[str]:
+    """The lines of the assignment's hidden tests (over 20 characters) that appear nowhere else in its source
+    or its release (not in a solution a student could write the same way): what a feedback page must never
+    show."""
+    import json
+
+    def sources(path: Path) -> list[str]:
+        return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"]]
+
+    hidden, elsewhere = [], sources(release_path(assignment))
+    for text in sources(source_path(assignment)):
+        inside = False
+        for line in text.splitlines():
+            if line.strip() in ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"):
+                inside = line.strip() == "### BEGIN HIDDEN TESTS"
+            elif inside:
+                hidden.append(line.strip())
+            else:
+                elsewhere.append(line)
+    seen = "\n".join(elsewhere)
+    return [ln for ln in hidden if len(ln) > 20 and ln not in seen]
+
+
+def page_text(html: str) -> str:
+    """The text of an HTML page, tags removed and entities decoded."""
+    import html as htmllib
+    import re
+
+    return htmllib.unescape(re.sub(r"<[^>]+>", "", html))
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT

@@ -11,12 +11,10 @@ live in benchmarks/.
 from __future__ import annotations
 
 import csv
-import html
-import re
 
 import nbformat
 import pytest
-from conftest import ASSIGNMENTS, ROOT, release_path, source_path
+from conftest import ASSIGNMENTS, ROOT, hidden_only_lines, page_text, release_path, source_path
 from wrong_implementations import RUNAWAY, TAMPER, WRONG_IMPLEMENTATIONS
 
 from course_utils import grading
@@ -129,28 +127,14 @@ def test_runaway_submission_is_stopped_at_the_time_limit(graded):
     assert errors and errors[0].ename == "Timeout" and "time limit" in errors[0].evalue, errors
 
 
-def _hidden_and_visible(source):
-    """The hidden tests' lines, and every other line of the notebook."""
-    hidden, visible = [], []
-    for cell in source.cells:
-        inside = False
-        for line in cell.source.splitlines():
-            if line.strip() in ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"):
-                inside = line.strip() == "### BEGIN HIDDEN TESTS"
-                continue
-            (hidden if inside else visible).append(line.strip())
-    return hidden, set(visible)
-
-
 def test_feedback_hides_hidden_tests(graded):
     course, assignment = graded["course"], graded["assignment"]
     feedback(course, assignment)
-    hidden, visible = _hidden_and_visible(grading.read_notebook(source_path(assignment)))
-    distinctive = [ln for ln in hidden if len(ln) > 20 and not any(ln in v for v in visible)]
+    distinctive = hidden_only_lines(assignment)
     assert distinctive, "no hidden test to look for"
     for student in ("solution", "blank"):
         page = next((course / "feedback" / student / assignment).glob("*.html")).read_text()
-        text = html.unescape(re.sub(r"<[^>]+>", "", page))
+        text = page_text(page)
         assert "Visible tests for predict" in text or "visible tests" in text.lower(), \
             f"{student}: the visible tests are missing from the feedback"
         leaked = [ln for ln in distinctive if ln in text]

@@ -352,3 +352,26 @@ def test_friendly_errors_in_a_real_kernel(tmp_path) -> None:
     assert err["ename"] == "ZeroDivisionError" and len(err["traceback"]) > 1
 
     assert outs[4][0]["text"] == "still running\n"
+
+
+def test_assert_numpy_only_passes_numpy_and_names_the_pytorch_function_used():
+    from course_utils.checks import assert_numpy_only, in_kernel
+
+    assert_close(assert_numpy_only(lambda x: np.maximum(x, 0), np.array([-1.0, 2.0])), [0.0, 2.0])
+
+    def relu(x):
+        return torch.relu(torch.from_numpy(x)).numpy()
+
+    with pytest.raises(CheckError, match=r"relu\(\.\.\.\) called PyTorch \(.*relu.*\): .*NumPy only"):
+        assert_numpy_only(relu, np.array([-1.0, 2.0]))
+
+    def hides_it(x):  # catching the guard's error does not hide the use
+        try:
+            return torch.tensor(x).numpy()
+        except Exception:
+            return np.asarray(x)
+
+    with pytest.raises(CheckError, match="called PyTorch"):
+        assert_numpy_only(hides_it, [1.0])
+    assert torch.relu(torch.tensor([-1.0])).item() == 0.0  # the guard is gone afterwards
+    assert in_kernel(lambda a, b=1: a + b, 2, b=3) == 5     # outside the grader, a plain call

@@ -7,16 +7,14 @@ One course copy and one ``course-grade autograde`` run per assignment, with ever
 from __future__ import annotations
 
 import copy
-import html as htmllib
 import json
 import os
-import re
 import subprocess
 import sys
 
 import grading_attacks as attacks
 import pytest
-from conftest import ROOT, release_path, source_path
+from conftest import ROOT, hidden_only_lines, page_text, release_path
 
 from course_utils import grading
 
@@ -40,14 +38,6 @@ def _submission(release, answers, attack=None):
     return nb
 
 
-def _hidden_only_lines(source, release) -> list[str]:
-    """The hidden tests' lines (over 30 characters) that appear nowhere in the release."""
-    released = "\n".join(c.source for c in release.cells)
-    hidden = [ln.strip() for c in source.cells if "### BEGIN HIDDEN TESTS" in c.source
-              for ln in c.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0].splitlines()]
-    return [ln for ln in hidden if len(ln) > 30 and ln not in released]
-
-
 @pytest.mark.parametrize("assignment", sorted({a.assignment for a in attacks.ATTACKS}))
 def test_attacks_score_what_their_controls_score(assignment, tmp_path):
     from course_utils.grader.sandbox import sandbox_problem
@@ -57,8 +47,9 @@ def test_attacks_score_what_their_controls_score(assignment, tmp_path):
         pytest.fail(f"CI must grade in the sandbox (.ci/run installs bubblewrap): {problem}")
     course = grading.copy_course(ROOT, tmp_path / "course")
     release = grading.read_notebook(release_path(assignment))
-    source = grading.read_notebook(source_path(assignment))
     cases = [a for a in attacks.ATTACKS if a.assignment == assignment]
+    hidden = hidden_only_lines(assignment)
+    assert hidden, "no hidden test to look for"
     controls: dict[str, str] = {}
     for attack in cases:
         key = json.dumps(attack.control_answers, sort_keys=True)
@@ -87,11 +78,11 @@ def test_attacks_score_what_their_controls_score(assignment, tmp_path):
         page = next((course / "feedback" / attack.name / assignment).glob("*.html"), None)
         assert page is not None, f"{attack.name}: no feedback page ({cheat['status']}: {cheat['detail']})"
         html = page.read_text()
-        text = htmllib.unescape(re.sub(r"<[^>]+>", "", html))
+        text = page_text(html)
         leaked = [s for s in attack.feedback_absent if s in html]
         if leaked:
             wrong.append(f"{attack.name}: its feedback page contains {leaked}")
-        shown = [ln for ln in _hidden_only_lines(source, release) if ln in text]
+        shown = [ln for ln in hidden if ln in text]
         if shown:
             wrong.append(f"{attack.name}: hidden test code in its feedback: {shown[:2]}")
     assert not wrong, "\n".join(wrong)

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from course_utils import grading
+from course_utils.grader.runner import KEPT_MIME
 
-KEPT_MIME = ("text/plain", "image/png", "image/jpeg")
 #: the longest Markdown cell of a student's shown in the feedback (characters)
 MAX_MARKDOWN = 20_000
 

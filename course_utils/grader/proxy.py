@@ -354,17 +354,17 @@ class _Writes:
         request.update({k: session.encode(v) for k, v in fields.items()})
         session.request(request, what)
 
-
-class RemoteDict(_Writes, dict):
-    """A dict read from the kernel; setting or deleting an item also does it in the kernel."""
-
     def __setitem__(self, key: Any, value: Any) -> None:
         self._remote("setitem", f"setting [{key!r}]", key=key, value=value)
-        dict.__setitem__(self, key, value)
+        super().__setitem__(key, value)  # type: ignore[misc] - dict's or list's
 
     def __delitem__(self, key: Any) -> None:
         self._remote("delitem", f"deleting [{key!r}]", key=key)
-        dict.__delitem__(self, key)
+        super().__delitem__(key)  # type: ignore[misc]
+
+
+class RemoteDict(_Writes, dict):
+    """A dict read from the kernel; setting or deleting an item also does it in the kernel."""
 
     def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         for key, value in dict(*args, **kwargs).items():
@@ -390,11 +390,3 @@ class RemoteDict(_Writes, dict):
 class RemoteList(_Writes, list):
     """A list read from the kernel; setting or deleting an item also does it in the kernel (other changes,
     such as ``append``, stay in the checker)."""
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        self._remote("setitem", f"setting [{index!r}]", key=index, value=value)
-        list.__setitem__(self, index, value)
-
-    def __delitem__(self, index: Any) -> None:
-        self._remote("delitem", f"deleting [{index!r}]", key=index)
-        list.__delitem__(self, index)
