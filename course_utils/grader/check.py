@@ -148,6 +148,8 @@ class Checker:
         session.seconds_left = lambda: deadline - time.monotonic()
         if "assert_numpy_only" in _referenced(code):  # a NumPy exercise: every call of this test, not one
             session.numpy_only = 1
+        # the checker's copies never change: a test that checks its inputs are left alone learns it from the kernel
+        session.inputs_unchanged = "assert_unchanged" in _referenced(code)
         checks._GRADING["session"] = session
         previous = signal.signal(signal.SIGALRM, _alarm) if _main_thread() else None
         if previous is not None:

@@ -9,8 +9,9 @@ comes back is a :class:`RemoteList` or :class:`RemoteDict`: a real list or dict 
 also made in the kernel (``net.params["W1"] = W`` changes the student's network).
 
 Arguments go to the kernel by value, and nothing the student's code does to them reaches the checker's
-objects (a test may compute its reference from them after the call): a call that changes an argument in
-place fails with a :class:`~course_utils.checks.CheckError`. The one exception is an empty dict, which is a
+objects (a test may compute its reference from them after the call). In a test that checks its inputs are
+left unchanged (it uses ``assert_unchanged``), a call that changes an argument in place fails with a
+:class:`~course_utils.checks.CheckError`. The one exception is an empty dict, which is a
 container for the student's code to fill (an optimiser's ``state``): it is shared with the kernel and its
 contents are copied back after each call.
 
@@ -55,6 +56,7 @@ class Session:
         self.kernel = kernel
         self.seconds_left = seconds_left
         self.numpy_only = 0
+        self.inputs_unchanged = True  # a call that changes an argument in place fails (tests that check it)
         self.failure: str | None = None  # set when the kernel died or hung during a request
         self.shared: dict[int, tuple[dict, int, int]] = {}  # id(checker dict) -> (it, kernel ref, generation)
 
@@ -141,7 +143,8 @@ class Session:
         lists and dicts read earlier (:class:`RemoteDict`), which go by reference.
 
         Raises:
-            CheckError: the student's code changed an argument it was given by value.
+            CheckError: the student's code changed an argument it was given by value, in a test that checks
+                its inputs are left unchanged (``inputs_unchanged``).
         """
         from course_utils.checks import CheckError
 
@@ -157,7 +160,7 @@ class Session:
         by_reference |= {k for k, e in sent_kwargs if isinstance(e, dict) and e.get("t") == "h"}
         reply = self.request(request, what)
         changed = reply.get("changed") or []
-        if changed:
+        if changed and self.inputs_unchanged:
             names = ", ".join(f"argument {k + 1}" if type(k) is int else f"argument {k!s}" for k in changed[:5])
             raise CheckError(f"{what} changed its input in place ({names}): the function must not modify the "
                              "arrays or containers it is given; work on a copy")
