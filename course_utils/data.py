@@ -7,6 +7,7 @@ integer arrays (``int64``); inputs are ``float64`` unless stated.
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
 
@@ -322,3 +323,33 @@ def load_text(name: str = "pride_and_prejudice") -> str:
     if not isinstance(name, str) or name not in names:
         raise ValueError(f"no text named {name!r}; available: {', '.join(names)}")
     return files("course_utils").joinpath("texts", f"{name}.txt").read_text(encoding="utf-8")
+
+
+def split_text(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
+    """Split a text into a training part and a held-out validation part (its end), for language models.
+
+    The cut is at the start of the first word at or after ``(1 - val_fraction) * len(text)`` (at that
+    index if no whitespace follows), so the validation text begins a word and no character is in both
+    parts. Topics 04 (LSTM) and 05
+    (Transformer) use the same split, so their validation bits per character compare.
+
+    Args:
+        text: the whole text, for example ``load_text()``.
+        val_fraction: the share held out, in (0, 1).
+
+    Returns:
+        ``(train, val)``, with ``train + val == text``.
+
+    Raises:
+        ValueError: ``val_fraction`` is not in (0, 1), or the split leaves either part empty.
+    """
+    if not isinstance(val_fraction, (int, float)) or not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
+    cut = int(round((1 - val_fraction) * len(text)))
+    space = re.search(r"\s", text[cut:])
+    if space is not None:
+        cut += space.end()
+    train, val = text[:cut], text[cut:]
+    if not train or not val:
+        raise ValueError(f"splitting {len(text)} characters at {val_fraction} leaves an empty part")
+    return train, val

@@ -125,3 +125,28 @@ def test_texts_are_package_data() -> None:
     assert "texts/*.txt" in package_data["course_utils"]
     for name in data.available_texts():
         assert (ROOT / "course_utils" / "texts" / f"{name}.txt").is_file()
+
+
+def test_split_text_holds_out_the_end_from_a_line_start():
+    from course_utils.data import load_text, split_text
+
+    text = load_text()
+    train, val = split_text(text, 0.1)
+    assert train + val == text
+    assert train[-1].isspace() and not val[0].isspace()
+    assert 0.09 * len(text) <= len(val) <= 0.1 * len(text)
+
+
+@pytest.mark.parametrize("fraction", [0, 1, -0.1, 1.5, "0.1"])
+def test_split_text_rejects_a_fraction_outside_zero_one(fraction):
+    from course_utils.data import split_text
+
+    with pytest.raises(ValueError, match="val_fraction"):
+        split_text("abc\ndef\n", fraction)
+
+
+def test_split_text_refuses_to_leave_a_part_empty():
+    from course_utils.data import split_text
+
+    with pytest.raises(ValueError, match="empty"):
+        split_text("ab", 0.1)
