@@ -158,17 +158,50 @@ def plot_history(history: Mapping[str, Sequence[float]], axes: Any = None, title
     return axes
 
 
+#: colour maps whose middle colour means "zero": plot_images gives them limits symmetric around 0
+DIVERGING_CMAPS = frozenset({
+    "BrBG", "PiYG", "PRGn", "PuOr", "RdBu", "RdGy", "RdYlBu", "RdYlGn", "Spectral", "bwr", "coolwarm",
+    "seismic", "berlin", "managua", "vanimo",
+})
+
+
+def _is_diverging(cmap: Any) -> bool:
+    name = cmap if isinstance(cmap, str) else getattr(cmap, "name", "")
+    return name.removesuffix("_r") in DIVERGING_CMAPS
+
+
 def plot_images(
-    images: np.ndarray, labels: Sequence[Any] | None = None, ncols: int = 10, cmap: str = "gray_r",
-    size: float = 0.9,
+    images: np.ndarray, labels: Sequence[Any] | None = None, ncols: int = 10, cmap: Any = "gray_r",
+    size: float = 0.9, *, vmin: float | None = None, vmax: float | None = None, colorbar: bool = False,
+    colorbar_label: str | None = None, row_labels: Sequence[Any] | None = None,
 ) -> Any:
-    """Show a grid of images (n, H, W) (or flat (n, H*W) with a square H = W) with optional titles.
+    """Show a grid of images (n, H, W) (or flat (n, H*W) with a square H = W) on one colour scale.
+
+    Every tile shares one colour scale, so equal values look equal in every tile and one colourbar serves
+    the grid. With a diverging map (``RdBu``, ``bwr``, ``coolwarm``, ... and their ``_r`` versions, see
+    :data:`DIVERGING_CMAPS`) the limits are symmetric around 0, ``(-m, m)`` with ``m`` the largest
+    ``|value|``, so the map's neutral middle colour is exactly 0. With a sequential map (the default
+    ``gray_r``, for non-negative images such as pixel intensities) the limits are the smallest and the
+    largest value. ``vmin`` and ``vmax`` override them (NaN entries are left blank).
+
+    Args:
+        images: (n, H, W), or (n, H*W) with H = W.
+        labels: n titles, one above each tile (short ones: long titles overlap when ``size`` is small).
+        ncols: tiles per row (at most n).
+        cmap: a matplotlib colour map or its name.
+        size: the side of one tile in inches.
+        vmin, vmax: colour limits; for a diverging map they must be symmetric (``vmin == -vmax``), and one
+            of them alone sets the other.
+        colorbar: draw one colourbar for the whole grid, to its right, labelled ``colorbar_label``.
+        row_labels: one label per row of tiles, written to the left of the row (for grids whose rows each
+            show one kind of image: no titles to overlap).
 
     Returns:
         the matplotlib figure.
 
     Raises:
-        ValueError: images are not (n, H, W) or square-flattened, or labels do not match n.
+        ValueError: images are not (n, H, W) or square-flattened; labels do not match n or row_labels the
+            number of rows; limits of a diverging map are not symmetric around 0, or vmin >= vmax.
     """
     import matplotlib.pyplot as plt
 
@@ -185,11 +218,38 @@ def plot_images(
     n = len(imgs)
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
+    if row_labels is not None and len(row_labels) != nrows:
+        raise ValueError(f"{len(row_labels)} row labels for {nrows} rows of {ncols} images")
+    finite = imgs[np.isfinite(imgs)]
+    if finite.size == 0:
+        finite = np.zeros(1)
+    if _is_diverging(cmap):
+        if vmin is not None and vmax is not None and not np.isclose(vmin, -vmax):
+            raise ValueError(f"a diverging colour map needs limits symmetric around 0, got vmin={vmin}, "
+                             f"vmax={vmax}: pass vmax alone (vmin = -vmax) or use a sequential map")
+        m = vmax if vmax is not None else (-vmin if vmin is not None else float(np.abs(finite).max()))
+        vmin, vmax = -(m or 1.0), (m or 1.0)
+    else:
+        vmin = float(finite.min()) if vmin is None else vmin
+        vmax = float(finite.max()) if vmax is None else vmax
+        if vmin == vmax:
+            vmax = vmin + 1.0
+    if not vmin < vmax:
+        raise ValueError(f"vmin must be below vmax, got vmin={vmin}, vmax={vmax}")
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
+    shown = None
     for k, ax in enumerate(axes.ravel()):
         ax.axis("off")
         if k < n:
-            ax.imshow(imgs[k], cmap=cmap)
+            shown = ax.imshow(imgs[k], cmap=cmap, vmin=vmin, vmax=vmax)
             if labels is not None:
                 ax.set_title(str(labels[k]), fontsize=8)
+    for r, text in enumerate(row_labels or []):
+        axes[r, 0].text(-0.1, 0.5, str(text), transform=axes[r, 0].transAxes, ha="right", va="center",
+                        fontsize=8)
+    if colorbar and shown is not None:
+        bar = fig.colorbar(shown, ax=axes.ravel().tolist(), shrink=min(1.0, 2.5 / nrows + 0.2), pad=0.02)
+        if colorbar_label:
+            bar.set_label(colorbar_label, fontsize=8)
+        bar.ax.tick_params(labelsize=7)
     return fig

@@ -240,6 +240,50 @@ def test_plot_images_rejects_bad_input(images: np.ndarray, labels, message: str)
         plot_images(images, labels=labels)
 
 
+def _limits(fig) -> set[tuple[float, float]]:
+    return {tuple(float(v) for v in ax.images[0].get_clim()) for ax in fig.axes if ax.images}
+
+
+@pytest.mark.parametrize("cmap", ["RdBu", "RdBu_r", "coolwarm", "bwr"])
+def test_plot_images_centres_a_diverging_map_on_zero(cmap: str) -> None:
+    # values in [-0.2, 0.5]: one shared scale (-0.5, 0.5), so white means 0 in every tile
+    imgs = np.stack([np.linspace(-0.2, 0.1, 16), np.linspace(0.0, 0.5, 16)]).reshape(2, 4, 4)
+    assert _limits(plot_images(imgs, cmap=cmap)) == {(-0.5, 0.5)}
+    assert _limits(plot_images(imgs, cmap=cmap, vmax=2.0)) == {(-2.0, 2.0)}
+    assert _limits(plot_images(imgs, cmap=cmap, vmin=-3.0)) == {(-3.0, 3.0)}
+
+
+def test_plot_images_sequential_map_shares_one_scale() -> None:
+    imgs = np.stack([np.full((3, 3), 0.2), np.full((3, 3), 0.6), np.eye(3) * 0.9])
+    assert _limits(plot_images(imgs)) == {(0.0, 0.9)}
+    assert _limits(plot_images(imgs, cmap="viridis", vmin=0.0, vmax=1.0)) == {(0.0, 1.0)}
+    assert _limits(plot_images(np.full((2, 3, 3), 0.4))) == {(0.4, 1.4)}   # constant images: a valid range
+
+
+def test_plot_images_colorbar_and_row_labels() -> None:
+    imgs = np.random.default_rng(2).standard_normal((6, 4, 4))
+    fig = plot_images(imgs, ncols=3, cmap="RdBu", colorbar=True, colorbar_label="weight",
+                      row_labels=["first", "second"])
+    bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert len(bars) == 1 and bars[0].get_ylabel() == "weight"
+    lo, hi = bars[0].get_ylim()
+    assert np.isclose(lo, -hi) and np.isclose(hi, np.abs(imgs).max())
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert texts == ["first", "second"]
+    assert len(plot_images(imgs, ncols=3).axes) == 6          # no colourbar unless asked
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"cmap": "RdBu", "vmin": 0.0, "vmax": 1.0}, "diverging colour map needs limits symmetric around 0"),
+     ({"vmin": 1.0, "vmax": 0.5}, "vmin must be below vmax"),
+     ({"ncols": 2, "row_labels": ["a"]}, "1 row labels for 2 rows of 2 images")],
+)
+def test_plot_images_rejects_bad_scales(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        plot_images(np.zeros((4, 3, 3)), **kwargs)
+
+
 # ---------------------------------------------------------------- style
 
 def test_use_course_style_sets_the_course_rcparams() -> None:
