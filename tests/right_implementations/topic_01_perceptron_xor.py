@@ -63,6 +63,31 @@ def xor_network():
             "b2": -3.0}
 ''',
     }),
+    # Exercise 5 with exactly the required margin 0.2: OR fires when x1 + x2 > 0.2 sqrt(2), NAND when
+    # x1 + x2 < 1 + 0.2 sqrt(2); the corners (0,0), (0,1) and (1,0) are 0.2 from a hidden line.
+    R("xor_network_margin_exactly_0_2", cells={
+        "xor_network": '''
+def xor_network():
+    """OR and NAND lines parallel to the anti-diagonal, each 0.2 from its nearest corner; output AND."""
+    shift = 0.2 * np.sqrt(2.0)          # distance 0.2 along the normal (1, 1) / sqrt(2)
+    return {"W1": np.array([[1.0, -1.0], [1.0, -1.0]]),
+            "b1": np.array([-shift, 1.0 + shift]),
+            "w2": np.array([1.0, 1.0]),
+            "b2": -1.5}
+''',
+    }),
+    # Exercise 5 with tilted hidden lines 2 x1 + x2 = 0.2 sqrt(5) (OR) and x1 + 2 x2 = 3 - 0.2 sqrt(5) (NAND):
+    # margin exactly 0.2 at (0,0) and (1,1), more at the other corners; the output unit is scaled.
+    R("xor_network_tilted_lines_margin_0_2", cells={
+        "xor_network": '''
+def xor_network():
+    """Hidden OR and NAND whose lines are not parallel to a diagonal; both 0.2 from the nearest corner."""
+    shift = 0.2 * np.sqrt(5.0)          # ||(2, 1)|| = ||(1, 2)|| = sqrt(5)
+    W1 = np.array([[2.0, -1.0],
+                   [1.0, -2.0]])         # column 0: OR, column 1: NAND
+    return {"W1": W1, "b1": np.array([-shift, 3.0 - shift]), "w2": np.array([3.0, 3.0]), "b2": -4.0}
+''',
+    }),
     # Exercise 6 by Cover's own recursion C(n, d) = C(n - 1, d) + C(n - 1, d - 1), memoised.
     R("cover_count_recursion_memoised", cells={
         "cover_count": '''

@@ -43,6 +43,10 @@ WRONG = [
       "b1 = np.array([-1.5, 1.5])", loses=("xor_network_test",)),
     W("xor_without_slack", "xor_network", "b1 = np.array([-0.5, 1.5])",
       "b1 = np.array([0.0, 2.0])", loses=("xor_network_test",)),
+    W("xor_or_bias_minus_0_15", "xor_network", "b1 = np.array([-0.5, 1.5])",   # margin 0.106 < 0.2
+      "b1 = np.array([-0.15, 1.5])", loses=("xor_network_test",)),
+    W("xor_margin_0_18_below_required_0_2", "xor_network", "b1 = np.array([-0.5, 1.5])",   # 0.25 / sqrt(2)
+      "b1 = np.array([-0.25, 1.75])", loses=("xor_network_test",)),
     W("cover_sum_one_term_too_many", "cover_count", "for k in range(d))", "for k in range(d + 1))",
       loses=("cover_count_test",)),
     W("cover_binom_n_instead_of_n_minus_1", "cover_count", "math.comb(n - 1, k)", "math.comb(n, k)",
