@@ -84,6 +84,29 @@ def im2col(x, kh, kw, stride=1, padding=0):
     return cols.reshape(N * Ho * Wo, C * kh * kw)
 ''',
     }),
+    # Exercise 5 with loops over the C channels and the kh * kw kernel offsets (allowed: their number does not
+    # depend on N, H or W), one column of cols at a time; the instructor's conv2d_forward then runs on it. Its
+    # executed-line count grows with C * kh * kw (246 lines for C = 3 and a 3x3 kernel, over the old limit of
+    # 150) but not with the batch or the image.
+    R("im2col_loop_over_channels_and_kernel_offsets", cells={
+        "im2col": '''
+def im2col(x, kh, kw, stride=1, padding=0):
+    """Column (c, p, q) of cols is channel c's pixel at offset (p, q) of every window, windows in (n, i, j) order."""
+    N, C, H, W = x.shape
+    Ho = conv_output_size(H, kh, stride, padding)
+    Wo = conv_output_size(W, kw, stride, padding)
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    cols = np.empty((N * Ho * Wo, C * kh * kw), dtype=x.dtype)
+    column = 0
+    for c in range(C):
+        for p in range(kh):
+            for q in range(kw):
+                cols[:, column] = xp[:, c, p:p + stride * (Ho - 1) + 1:stride,
+                                     q:q + stride * (Wo - 1) + 1:stride].reshape(-1)
+                column += 1
+    return cols
+''',
+    }),
     # Exercises 6 and 7: the product in the row layout the recap describes ((N Ho Wo, F), then reshape and
     # move the axis), a cache without cols (recomputed), and col2im with np.add.at (no Python loop at all).
     R("conv2d_row_layout_and_col2im_add_at", cells={

@@ -51,6 +51,23 @@ WRONG = [
       loses=("conv2d_forward_test",), may_lose=("conv2d_backward_test",)),
     W("forward_loops_over_pixels", "conv2d_forward", "return out, cache",
       "return conv2d_naive(x, w, b, stride, padding), cache", loses=("conv2d_forward_test",)),
+    # the same values with a Python loop over the batch, or over the output positions: the number of lines
+    # executed grows with N, or with H * W
+    W("forward_loops_over_batch", "conv2d_forward",
+      "    cols = im2col(x, kh, kw, stride, padding)                 # (N * Ho * Wo, C * kh * kw)\n",
+      "    cols = im2col(x[:1], kh, kw, stride, padding)\n"
+      "    for n in range(1, N):\n"
+      "        cols = np.concatenate([cols, im2col(x[n:n + 1], kh, kw, stride, padding)])\n",
+      loses=("conv2d_forward_test",)),
+    W("forward_loops_over_output_positions", "conv2d_forward",
+      "    out = w.reshape(F, -1) @ cols.T + b.reshape(F, 1)         # (F, N * Ho * Wo)\n"
+      "    out = out.reshape(F, N, Ho, Wo).transpose(1, 0, 2, 3)    # (N, F, Ho, Wo)\n",
+      "    patches = cols.reshape(N, Ho, Wo, -1)\n"
+      "    out = np.empty((N, F, Ho, Wo), dtype=np.result_type(x, w))\n"
+      "    for i in range(Ho):\n"
+      "        for j in range(Wo):\n"
+      "            out[:, :, i, j] = patches[:, i, j] @ w.reshape(F, -1).T + b\n",
+      loses=("conv2d_forward_test",)),
     W("forward_through_torch", "conv2d_forward", "return out, cache",   # right values, but NumPy-only
       "return torch.nn.functional.conv2d(torch.as_tensor(x), torch.as_tensor(w), torch.as_tensor(b), stride=stride,\n"
       "                                      padding=padding).numpy(), cache",
