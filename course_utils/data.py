@@ -197,53 +197,70 @@ def _water_fill(total: int, capacities: list[int]) -> list[int]:
     return counts
 
 
-def _distinct_sequences(rng: np.random.Generator, k: int, length: int, vocab: int,
-                        palindrome: bool) -> np.ndarray:
-    """``k`` distinct sequences of ``length`` digits in 0..vocab-1, all palindromes or none."""
+def _palindrome_rows(rng: np.random.Generator, k: int, length: int, vocab: int, broken: bool) -> np.ndarray:
+    """``k`` distinct sequences of ``length`` digits in 0..vocab-1: palindromes, or near-palindromes.
+
+    A near-palindrome (``broken=True``) is a palindrome whose right-hand digit of exactly one mirrored
+    pair, at a depth drawn uniformly from 0 (the outer pair) to ``length // 2 - 1`` (the inner pair), is
+    replaced by another digit. Each sequence is made from three parts: the free left digits, the depth
+    and the shift (1..vocab-1) of the changed digit; a sequence determines its parts, so distinct parts
+    give distinct sequences.
+    """
+    free, half = (length + 1) // 2, length // 2
+    variants = half * (vocab - 1) if broken else 1
+    space = vocab ** free * variants               # a Python int: no overflow for long sequences
     if k == 0:
         return np.zeros((0, length), dtype=np.int64)
-    free = (length + 1) // 2 if palindrome else length   # digits that can be chosen freely
-    space = vocab ** free
-    if space <= 20_000:  # small: enumerate and choose without replacement
-        codes = np.arange(space, dtype=np.int64)
-        digits = (codes[:, None] // vocab ** np.arange(free - 1, -1, -1, dtype=np.int64)) % vocab
-        if palindrome:
-            digits = np.concatenate([digits, digits[:, :length // 2][:, ::-1]], axis=1)
-        else:
-            digits = digits[~np.all(digits == digits[:, ::-1], axis=1)]
-        return digits[rng.choice(len(digits), size=k, replace=False)]
-    seen: set[bytes] = set()
-    rows: list[np.ndarray] = []
-    while len(rows) < k:  # large: draw, keep the new ones (repeats are rare at this size)
-        draw = rng.integers(0, vocab, size=(2 * (k - len(rows)), free), dtype=np.int64)
-        if palindrome:
-            draw = np.concatenate([draw, draw[:, :length // 2][:, ::-1]], axis=1)
-        for row in draw:
-            key = row.tobytes()
-            if key in seen or (not palindrome and np.array_equal(row, row[::-1])):
-                continue
-            seen.add(key)
-            rows.append(row)
-            if len(rows) == k:
-                break
-    return np.stack(rows)
+    if space <= 50_000:  # small: enumerate the codes and choose without replacement
+        codes = rng.choice(space, size=k, replace=False).astype(np.int64)
+        left = (codes[:, None] // variants // vocab ** np.arange(free - 1, -1, -1, dtype=np.int64)) % vocab
+        depth, shift = (codes % variants) // max(vocab - 1, 1), (codes % variants) % max(vocab - 1, 1) + 1
+    else:  # large: draw the parts, keep the new ones (repeats are rare at this size)
+        seen: set[bytes] = set()
+        parts: list[np.ndarray] = []
+        while len(parts) < k:
+            draw = np.concatenate([rng.integers(0, vocab, size=(2 * k, free)),
+                                   rng.integers(0, max(half, 1), size=(2 * k, 1)),
+                                   rng.integers(1, vocab, size=(2 * k, 1))], axis=1).astype(np.int64)
+            if not broken:
+                draw[:, free:] = (0, 1)
+            for row in draw:
+                if row.tobytes() not in seen:
+                    seen.add(row.tobytes())
+                    parts.append(row)
+                    if len(parts) == k:
+                        break
+        stacked = np.stack(parts)
+        left, depth, shift = stacked[:, :free], stacked[:, free], stacked[:, free + 1]
+    rows = np.concatenate([left, left[:, :half][:, ::-1]], axis=1)   # (k, length) palindromes
+    if broken:
+        where = length - 1 - depth                                    # the right-hand digit of the pair
+        rows[np.arange(k), where] = (rows[np.arange(k), where] + shift) % vocab
+    return rows
 
 
 def make_palindromes(
     n: int, min_len: int = 1, max_len: int = 10, vocab: int = 10, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sequences of digits labelled 1 when they read the same both ways: (1,2,3,2,1) -> 1, (3,4,1,2) -> 0.
+    """Digit sequences labelled 1 when they read the same both ways, 0 when exactly one mirrored pair
+    differs: (1,2,3,2,1) -> 1, (1,2,3,4,1) -> 0.
+
+    The negatives are *near-palindromes*: a palindrome whose right-hand digit of one mirrored pair, at a
+    depth drawn uniformly from the outer pair to the inner one, is changed to another digit. A
+    classifier therefore has to compare every pair: a rule that checks only the first and last digits
+    scores 1/2 + 1/(2 * (L // 2)) at length L (60% at length 10), not the near 100% it would score against
+    random strings.
 
     All ``n`` sequences are distinct, so any split of them into a training and a test set shares no
-    sequence. Half of them are palindromes (``n // 2`` negatives, the rest positives). Lengths are spread
-    as evenly as the number of distinct sequences of each length allows (there are only ``vocab``
-    palindromes of length 2, for example); the surplus goes to the longer lengths. Every length of 1
-    digit is a palindrome; every length >= 2 holds both classes when ``n >= 2 * (max_len - min_len + 1)``.
-    The order is shuffled.
+    sequence. Lengths are spread as evenly as the number of distinct sequences of each length allows
+    (there are only ``vocab`` palindromes of length 2, for example). At every length >= 2 the classes are
+    balanced: ``ceil(k / 2)`` palindromes and ``floor(k / 2)`` near-palindromes among the ``k`` sequences
+    of that length. A single digit is always a palindrome, so length 1 (at most ``vocab`` sequences)
+    holds positives only. The order is shuffled.
 
     Args:
         n: number of sequences (>= 1).
-        min_len, max_len: the range of lengths, inclusive (1 <= min_len <= max_len).
+        min_len, max_len: the range of lengths, inclusive (1 <= min_len <= max_len, max_len >= 2).
         vocab: number of symbols (>= 2); digits are 0..vocab-1.
         seed: for the function's own ``numpy.random.Generator``; global random state is untouched.
 
@@ -252,41 +269,38 @@ def make_palindromes(
         pad value ``vocab`` after them (one past the last digit: an embedding of ``vocab + 1`` rows, or
         a mask from ``lengths``, handles it).
         lengths: (n,) int64 in [min_len, max_len].
-        labels: (n,) int64, 1 for a palindrome, 0 otherwise.
+        labels: (n,) int64, 1 for a palindrome, 0 for a near-palindrome.
 
     Raises:
-        ValueError: a bad argument, or ``n`` larger than the number of distinct sequences (of each class)
-        that the lengths and the vocabulary allow.
+        ValueError: a bad argument, ``max_len`` of 1 (no negatives exist), or ``n`` larger than the
+        number of distinct sequences that the lengths and the vocabulary allow with balanced classes.
     """
     n = _check_positive_int("n", n)
     min_len = _check_positive_int("min_len", min_len)
-    max_len = _check_positive_int("max_len", max_len)
+    max_len = _check_positive_int("max_len", max_len, minimum=2)
     vocab = _check_positive_int("vocab", vocab, minimum=2)
     if max_len < min_len:
         raise ValueError(f"max_len must be >= min_len, got min_len={min_len}, max_len={max_len}")
     lengths_range = list(range(min_len, max_len + 1))
-    n_neg = n // 2
-    n_pos = n - n_neg
-    cap_pos = [min(vocab ** ((L + 1) // 2), 10 ** 12) for L in lengths_range]
-    cap_neg = [min(vocab ** L - vocab ** ((L + 1) // 2), 10 ** 12) for L in lengths_range]
-    if n_pos > sum(cap_pos) or n_neg > sum(cap_neg):
+    # a length of L >= 2 has vocab ** ceil(L/2) palindromes and more near-palindromes: balanced classes
+    # allow twice the palindromes; a length of 1 allows its vocab palindromes only
+    capacity = [vocab if L == 1 else 2 * min(vocab ** ((L + 1) // 2), 10 ** 12) for L in lengths_range]
+    if n > sum(capacity):
         raise ValueError(
             f"n={n} is too large: lengths {min_len}..{max_len} over {vocab} symbols allow only "
-            f"{sum(cap_pos)} distinct palindromes and {sum(cap_neg)} distinct non-palindromes "
-            f"(each class is half of n)")
+            f"{sum(capacity)} distinct sequences with the classes balanced at every length")
     rng = np.random.default_rng(seed)
-    pos_counts, neg_counts = _water_fill(n_pos, cap_pos), _water_fill(n_neg, cap_neg)
     sequences = np.full((n, max_len), vocab, dtype=np.int64)
     lengths = np.empty(n, dtype=np.int64)
     labels = np.empty(n, dtype=np.int64)
     row = 0
-    for L, k_pos, k_neg in zip(lengths_range, pos_counts, neg_counts, strict=True):
-        for label, k in ((1, k_pos), (0, k_neg)):
-            block = _distinct_sequences(rng, k, L, vocab, palindrome=bool(label))
-            sequences[row:row + k, :L] = block
-            lengths[row:row + k] = L
-            labels[row:row + k] = label
-            row += k
+    for L, k in zip(lengths_range, _water_fill(n, capacity), strict=True):
+        k_pos = k if L == 1 else k - k // 2
+        for label, count in ((1, k_pos), (0, k - k_pos)):
+            sequences[row:row + count, :L] = _palindrome_rows(rng, count, L, vocab, broken=not label)
+            lengths[row:row + count] = L
+            labels[row:row + count] = label
+            row += count
     perm = rng.permutation(n)
     return sequences[perm], lengths[perm], labels[perm]
 

@@ -18,6 +18,11 @@ def _unpadded(sequences: np.ndarray, lengths: np.ndarray) -> list[tuple[int, ...
     return [tuple(int(v) for v in row[:length]) for row, length in zip(sequences, lengths, strict=True)]
 
 
+def _broken_pairs(seq: tuple[int, ...]) -> list[int]:
+    """The depths (0 = the outer pair) of the mirrored pairs of ``seq`` whose digits differ."""
+    return [i for i in range(len(seq) // 2) if seq[i] != seq[len(seq) - 1 - i]]
+
+
 # ---------------------------------------------------------------- make_palindromes
 
 @pytest.mark.parametrize("n, min_len, max_len, vocab", [
@@ -31,13 +36,22 @@ def test_palindromes_shapes_labels_and_padding(n: int, min_len: int, max_len: in
     assert sequences.shape == (n, max_len) and lengths.shape == (n,) and labels.shape == (n,)
     assert sequences.dtype == lengths.dtype == labels.dtype == np.int64
     assert lengths.min() >= min_len and lengths.max() <= max_len
-    # the label is computed here, independently: the unpadded digits read the same both ways
-    expected = [int(seq == seq[::-1]) for seq in _unpadded(sequences, lengths)]
-    np.testing.assert_array_equal(labels, expected)
+    # the label is computed here, independently: the unpadded digits read the same both ways; a negative
+    # is a near-palindrome, exactly one of its mirrored pairs differs
+    unpadded = _unpadded(sequences, lengths)
+    np.testing.assert_array_equal(labels, [int(seq == seq[::-1]) for seq in unpadded])
+    broken = [_broken_pairs(seq) for seq in unpadded]
+    assert all(len(b) == 1 for b, label in zip(broken, labels, strict=True) if label == 0), \
+        "every negative breaks exactly one mirrored pair"
     for row, length in zip(sequences, lengths, strict=True):
         assert np.all((row[:length] >= 0) & (row[:length] < vocab)), "digits outside 0..vocab-1"
         assert np.all(row[length:] == vocab), "the pad value after a sequence is vocab"
-    assert labels.sum() == n - n // 2, "half of the sequences are palindromes"
+    for length in np.unique(lengths):
+        positives, total = labels[lengths == length].sum(), (lengths == length).sum()
+        if length == 1:
+            assert positives == total, "a single digit is always a palindrome"
+        else:
+            assert positives == total - total // 2, f"length {length}: {positives} palindromes of {total}"
 
 
 def test_palindromes_are_distinct_so_no_split_leaks() -> None:
@@ -59,12 +73,29 @@ def test_palindromes_have_both_classes_at_every_length() -> None:
     assert counts[5:].min() >= 400 // 10 - 2
 
 
+def test_palindromes_negatives_break_one_pair_at_every_depth() -> None:
+    # the broken pair is drawn uniformly from the outer to the inner one, so a rule that checks the outer
+    # pairs only cannot pass: at length 10 each of the 5 depths holds about a fifth of the negatives
+    sequences, lengths, labels = data.make_palindromes(4000, seed=2)
+    negatives = [seq for seq, label in zip(_unpadded(sequences, lengths), labels, strict=True)
+                 if label == 0 and len(seq) == 10]
+    depths = np.bincount([_broken_pairs(seq)[0] for seq in negatives], minlength=5)
+    assert len(depths) == 5 and depths.min() >= 0.15 * len(negatives), depths
+    first_equals_last = np.array([seq[0] == seq[-1] for seq in _unpadded(sequences, lengths)])
+    accuracy = (first_equals_last == labels)[lengths == 10].mean()
+    assert 0.55 < accuracy < 0.65, f"first == last should score about 60% at length 10, got {accuracy:.3f}"
+
+
 def test_palindromes_can_use_every_distinct_sequence() -> None:
     # length 2 over 3 symbols: 3 palindromes and 6 others; n = 6 needs all 3 palindromes
     sequences, lengths, labels = data.make_palindromes(6, min_len=2, max_len=2, vocab=3, seed=0)
     assert sorted(_unpadded(sequences[labels == 1], lengths[labels == 1])) == [(0, 0), (1, 1), (2, 2)]
     with pytest.raises(ValueError, match="too large"):
         data.make_palindromes(7, min_len=2, max_len=2, vocab=3)
+    # length 3 over 2 symbols: 4 palindromes and 4 near-palindromes (the last digit changed); n = 8 takes all
+    sequences, lengths, labels = data.make_palindromes(8, min_len=3, max_len=3, vocab=2, seed=0)
+    assert sorted(_unpadded(sequences[labels == 0], lengths[labels == 0])) == [
+        (0, 0, 1), (0, 1, 1), (1, 0, 0), (1, 1, 0)]
 
 
 def test_palindromes_are_deterministic_and_seeded() -> None:
@@ -94,7 +125,7 @@ def test_palindromes_leave_global_random_state_alone() -> None:
     (dict(n=10, min_len=0), "min_len must be"),
     (dict(n=10, min_len=5, max_len=4), "max_len must be >= min_len"),
     (dict(n=10, vocab=1), "vocab must be"),
-    (dict(n=2, min_len=1, max_len=1), "too large"),        # a single digit is never a non-palindrome
+    (dict(n=2, min_len=1, max_len=1), "max_len must be"),  # a single digit is never a non-palindrome
     (dict(n=10**6, max_len=3), "too large"),
 ])
 def test_palindromes_reject_bad_arguments(kwargs: dict, match: str) -> None:
