@@ -59,6 +59,24 @@ def gaussian_corrupt(x, sigma, rng):
     return np.add(x, noise).astype(x.dtype)
 ''',
     }),
+    # Exercise 4 by boolean-index blanking: copy x, then zero the entries a boolean mask picks (True with
+    # probability p); the noise drawn in x's dtype and added to a copy in place.
+    R("corruption_boolean_index_blanking", cells={
+        "corruption": '''
+def blankout(x, p, rng):
+    """A copy of x with the entries where a uniform draw falls below p set to 0."""
+    out = x.copy()
+    out[rng.random(x.shape) < p] = 0
+    return out
+
+
+def gaussian_corrupt(x, sigma, rng):
+    """A copy of x plus sigma times standard normal noise, in x's dtype."""
+    out = np.array(x, copy=True)
+    out += (sigma * rng.standard_normal(x.shape)).astype(x.dtype)
+    return out
+''',
+    }),
     # Exercise 5 with two nn.ModuleLists and the ReLUs applied in the loops (functional ReLU).
     R("autoencoder_module_lists", cells={
         "autoencoder": '''
