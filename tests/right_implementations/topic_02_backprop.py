@@ -103,6 +103,43 @@ def tanh_backward(dout, cache):
     return dout * (1.0 - cache ** 2)
 ''',
     }),
+    # Exercise 3 again: tanh's derivative written as sech^2 x = 1 / cosh(x)^2 at the cached input (cosh
+    # overflows to inf for |x| > 710, where 1 / inf = 0 is the right value: the spec asks only the sigmoid not
+    # to overflow); ReLU through np.heaviside with 0 at the kink.
+    R("activations_tanh_derivative_from_cosh", cells={
+        "activations": '''
+def relu_forward(x):
+    """max(0, x); the cache is the input."""
+    return x * np.heaviside(x, 0.0), x
+
+
+def relu_backward(dout, cache):
+    """dout times the step function, 0 at x = 0."""
+    return dout * np.heaviside(cache, 0.0)
+
+
+def sigmoid_forward(x):
+    """Stable sigmoid; the cache is the output."""
+    z = np.exp(-np.abs(x))
+    out = np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+    return out, out
+
+
+def sigmoid_backward(dout, cache):
+    """a (1 - a) from the cached output."""
+    return dout * cache * (1.0 - cache)
+
+
+def tanh_forward(x):
+    """tanh; the cache is the input."""
+    return np.tanh(x), x
+
+
+def tanh_backward(dout, cache):
+    """d tanh(x) / dx = 1 / cosh(x)^2, at the cached input."""
+    return dout / np.cosh(cache) ** 2
+''',
+    }),
     # Exercises 4 and 5: SciPy's logsumexp and a one-hot matrix; the MSE written with np.sum and np.square.
     R("softmax_ce_logsumexp_and_mse_sum", cells={
         "softmax_cross_entropy": '''
