@@ -172,7 +172,7 @@ def _is_diverging(cmap: Any) -> bool:
 
 def plot_images(
     images: np.ndarray, labels: Sequence[Any] | None = None, ncols: int = 10, cmap: Any = "gray_r",
-    size: float = 0.9, *, vmin: float | None = None, vmax: float | None = None, colorbar: bool = False,
+    size: float = 0.9, *, vmin: float | None = None, vmax: float | None = None, colorbar: bool | None = None,
     colorbar_label: str | None = None, row_labels: Sequence[Any] | None = None,
 ) -> Any:
     """Show a grid of images (n, H, W) (or flat (n, H*W) with a square H = W) on one colour scale.
@@ -191,17 +191,22 @@ def plot_images(
         cmap: a matplotlib colour map or its name.
         size: the side of one tile in inches.
         vmin, vmax: colour limits; for a diverging map they must be symmetric (``vmin == -vmax``), and one
-            of them alone sets the other.
-        colorbar: draw one colourbar for the whole grid, to its right, labelled ``colorbar_label``.
-        row_labels: one label per row of tiles, written to the left of the row (for grids whose rows each
-            show one kind of image: no titles to overlap).
+            of them alone sets the other (so ``vmin`` alone must be negative, ``vmax`` alone positive).
+            Only limits taken from constant images are widened (to ``(value, value + 1)``); limits you pass
+            are used as given.
+        colorbar: draw one colourbar for the whole grid, to its right, labelled ``colorbar_label``. The
+            default (None) draws one for a diverging map (its colours mean a signed value) and none for a
+            sequential one.
+        row_labels: one label per row of tiles, written to the left of the row inside the figure (a margin
+            is reserved for them), for grids whose rows each show one kind of image: no titles to overlap.
 
     Returns:
         the matplotlib figure.
 
     Raises:
         ValueError: images are not (n, H, W) or square-flattened; labels do not match n or row_labels the
-            number of rows; limits of a diverging map are not symmetric around 0, or vmin >= vmax.
+            number of rows; limits of a diverging map are not symmetric around 0, or a single limit of a
+            diverging map has the wrong sign; vmin >= vmax (also when you pass vmin == vmax).
     """
     import matplotlib.pyplot as plt
 
@@ -227,16 +232,30 @@ def plot_images(
         if vmin is not None and vmax is not None and not np.isclose(vmin, -vmax):
             raise ValueError(f"a diverging colour map needs limits symmetric around 0, got vmin={vmin}, "
                              f"vmax={vmax}: pass vmax alone (vmin = -vmax) or use a sequential map")
+        if vmax is not None and not vmax > 0:
+            raise ValueError(f"a diverging colour map's vmax sets the limits (-vmax, vmax), so it must be "
+                             f"positive, got vmax={vmax}")
+        if vmax is None and vmin is not None and not vmin < 0:
+            raise ValueError(f"a diverging colour map's vmin alone sets the limits (vmin, -vmin), so it must be "
+                             f"negative, got vmin={vmin}")
         m = vmax if vmax is not None else (-vmin if vmin is not None else float(np.abs(finite).max()))
         vmin, vmax = -(m or 1.0), (m or 1.0)
     else:
+        if vmin is None and vmax is None and float(finite.min()) == float(finite.max()):
+            vmin, vmax = float(finite.min()), float(finite.min()) + 1.0     # constant images: a valid range
         vmin = float(finite.min()) if vmin is None else vmin
         vmax = float(finite.max()) if vmax is None else vmax
-        if vmin == vmax:
-            vmax = vmin + 1.0
     if not vmin < vmax:
         raise ValueError(f"vmin must be below vmax, got vmin={vmin}, vmax={vmax}")
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
+    if colorbar is None:
+        colorbar = _is_diverging(cmap)
+    label_width = 0.0
+    if row_labels is not None:      # inches for the longest row label (8-point text) and a small gap
+        label_width = 0.07 * max(len(str(t)) for t in row_labels) + 0.1 if len(row_labels) else 0.0
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + label_width, size * nrows * 1.15),
+                             squeeze=False)
+    if label_width:
+        fig.subplots_adjust(left=label_width / (size * ncols + label_width))
     shown = None
     for k, ax in enumerate(axes.ravel()):
         ax.axis("off")
@@ -245,7 +264,7 @@ def plot_images(
             if labels is not None:
                 ax.set_title(str(labels[k]), fontsize=8)
     for r, text in enumerate(row_labels or []):
-        axes[r, 0].text(-0.1, 0.5, str(text), transform=axes[r, 0].transAxes, ha="right", va="center",
+        axes[r, 0].text(-0.05, 0.5, str(text), transform=axes[r, 0].transAxes, ha="right", va="center",
                         fontsize=8)
     if colorbar and shown is not None:
         bar = fig.colorbar(shown, ax=axes.ravel().tolist(), shrink=min(1.0, 2.5 / nrows + 0.2), pad=0.02)

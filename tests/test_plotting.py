@@ -270,13 +270,37 @@ def test_plot_images_colorbar_and_row_labels() -> None:
     assert np.isclose(lo, -hi) and np.isclose(hi, np.abs(imgs).max())
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert texts == ["first", "second"]
-    assert len(plot_images(imgs, ncols=3).axes) == 6          # no colourbar unless asked
+    assert len(plot_images(imgs, ncols=3).axes) == 6          # sequential map: no colourbar unless asked
+    assert len(plot_images(imgs, ncols=3, cmap="RdBu", colorbar=False).axes) == 6
+
+
+def test_plot_images_draws_a_colourbar_by_default_for_a_diverging_map() -> None:
+    imgs = np.random.default_rng(3).standard_normal((4, 3, 3))
+    fig = plot_images(imgs, ncols=2, cmap="RdBu_r")
+    assert [ax.get_label() for ax in fig.axes].count("<colorbar>") == 1
+    assert not any(ax.get_label() == "<colorbar>" for ax in plot_images(np.abs(imgs), ncols=2).axes)
+
+
+def test_plot_images_row_labels_lie_inside_the_saved_figure() -> None:
+    imgs = np.random.default_rng(4).random((6, 8, 8))
+    fig = plot_images(imgs, ncols=3, size=0.5, row_labels=["a rather long row label", "second"], colorbar=True)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    width, height = fig.bbox.width, fig.bbox.height
+    for ax in fig.axes:
+        for text in ax.texts:
+            box = text.get_window_extent(renderer)
+            assert 0 <= box.x0 and box.x1 <= width and 0 <= box.y0 and box.y1 <= height, (text.get_text(), box)
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [({"cmap": "RdBu", "vmin": 0.0, "vmax": 1.0}, "diverging colour map needs limits symmetric around 0"),
      ({"vmin": 1.0, "vmax": 0.5}, "vmin must be below vmax"),
+     ({"vmin": 0.5, "vmax": 0.5}, r"vmin must be below vmax, got vmin=0.5, vmax=0.5"),   # not silently widened
+     ({"cmap": "RdBu_r", "vmin": 0.5}, "diverging colour map's vmin alone .* must be negative, got vmin=0.5"),
+     ({"cmap": "RdBu", "vmax": -0.5}, "diverging colour map's vmax .* must be positive, got vmax=-0.5"),
+     ({"cmap": "RdBu", "vmax": 0.0}, "must be positive, got vmax=0.0"),
      ({"ncols": 2, "row_labels": ["a"]}, "1 row labels for 2 rows of 2 images")],
 )
 def test_plot_images_rejects_bad_scales(kwargs: dict, message: str) -> None:
