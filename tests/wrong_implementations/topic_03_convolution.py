@@ -68,6 +68,22 @@ WRONG = [
       "        for j in range(Wo):\n"
       "            out[:, :, i, j] = patches[:, i, j] @ w.reshape(F, -1).T + b\n",
       loses=("conv2d_forward_test",)),
+    # a loop over output rows with a one-line body, and over pairs of rows: few lines per iteration, but
+    # their number grows with H (8 against 32 rows in the visible test, 4 against 17 in the hidden one)
+    W("forward_loops_over_output_rows", "conv2d_forward",
+      "    out = w.reshape(F, -1) @ cols.T + b.reshape(F, 1)         # (F, N * Ho * Wo)\n"
+      "    out = out.reshape(F, N, Ho, Wo).transpose(1, 0, 2, 3)    # (N, F, Ho, Wo)\n",
+      "    patches, out = cols.reshape(N, Ho, Wo, -1), np.empty((N, F, Ho, Wo), dtype=np.result_type(x, w))\n"
+      "    for i in range(Ho):\n"
+      "        out[:, :, i] = (patches[:, i] @ w.reshape(F, -1).T + b).transpose(0, 2, 1)\n",
+      loses=("conv2d_forward_test",)),
+    W("forward_loops_over_pairs_of_output_rows", "conv2d_forward",
+      "    out = w.reshape(F, -1) @ cols.T + b.reshape(F, 1)         # (F, N * Ho * Wo)\n"
+      "    out = out.reshape(F, N, Ho, Wo).transpose(1, 0, 2, 3)    # (N, F, Ho, Wo)\n",
+      "    patches, out = cols.reshape(N, Ho, Wo, -1), np.empty((N, F, Ho, Wo), dtype=np.result_type(x, w))\n"
+      "    for i in range(0, Ho, 2):\n"
+      "        out[:, :, i:i + 2] = (patches[:, i:i + 2] @ w.reshape(F, -1).T + b).transpose(0, 3, 1, 2)\n",
+      loses=("conv2d_forward_test",)),
     W("forward_through_torch", "conv2d_forward", "return out, cache",   # right values, but NumPy-only
       "return torch.nn.functional.conv2d(torch.as_tensor(x), torch.as_tensor(w), torch.as_tensor(b), stride=stride,\n"
       "                                      padding=padding).numpy(), cache",
