@@ -63,7 +63,8 @@ def test_each_assignment_has_wrong_and_right_implementations(assignment):
     graded = set(grading.max_points(grading.read_notebook(source_path(assignment))))
     covered = {g for w in WRONG_IMPLEMENTATIONS[assignment] for g in w.loses}
     assert graded <= covered, f"exercises with no wrong implementation: {sorted(graded - covered)}"
-    assert len(RIGHT_IMPLEMENTATIONS.get(assignment, [])) >= 2, f"no tests/right_implementations for {assignment}"
+    assert len(RIGHT_IMPLEMENTATIONS.get(assignment, [])) >= 4, \
+        f"fewer than four correct alternatives in tests/right_implementations for {assignment}"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
