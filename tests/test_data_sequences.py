@@ -86,6 +86,18 @@ def test_palindromes_negatives_break_one_pair_at_every_depth() -> None:
     assert 0.55 < accuracy < 0.65, f"first == last should score about 60% at length 10, got {accuracy:.3f}"
 
 
+def test_palindromes_negatives_depth_uniform_in_the_enumerated_branch() -> None:
+    # length 6 over 10 digits has 10^3 * 3 * 9 = 27,000 near-palindromes, few enough to be enumerated and
+    # chosen without replacement (the other branch, tested above, draws the parts): the 3 depths must still
+    # each hold about a third of the negatives (all 1,000 palindromes of length 6, 1,000 near-palindromes)
+    sequences, lengths, labels = data.make_palindromes(2000, min_len=6, max_len=6, seed=4)
+    negatives = [seq for seq, label in zip(_unpadded(sequences, lengths), labels, strict=True) if label == 0]
+    assert len(negatives) == 1000
+    depths = np.bincount([_broken_pairs(seq)[0] for seq in negatives], minlength=3)
+    assert len(depths) == 3 and np.all(np.abs(depths - 1000 / 3) < 60), depths   # 4 standard deviations
+    assert all(len(_broken_pairs(seq)) == 1 for seq in negatives)
+
+
 def test_palindromes_can_use_every_distinct_sequence() -> None:
     # length 2 over 3 symbols: 3 palindromes and 6 others; n = 6 needs all 3 palindromes
     sequences, lengths, labels = data.make_palindromes(6, min_len=2, max_len=2, vocab=3, seed=0)
