@@ -192,8 +192,9 @@ def plot_images(
         size: the side of one tile in inches.
         vmin, vmax: colour limits; for a diverging map they must be symmetric (``vmin == -vmax``), and one
             of them alone sets the other (so ``vmin`` alone must be negative, ``vmax`` alone positive).
-            Only limits taken from constant images are widened (to ``(value, value + 1)``); limits you pass
-            are used as given.
+            Only limits taken from the data are widened: constant images get ``(value, value + 1)``, and a
+            limit taken from the data that would not lie beyond the one you passed becomes ``vmin + 1`` (or
+            ``vmax - 1``); limits you pass are used as given.
         colorbar: draw one colourbar for the whole grid, to its right, labelled ``colorbar_label``. The
             default (None) draws one for a diverging map (its colours mean a signed value) and none for a
             sequential one.
@@ -206,7 +207,7 @@ def plot_images(
     Raises:
         ValueError: images are not (n, H, W) or square-flattened; labels do not match n or row_labels the
             number of rows; limits of a diverging map are not symmetric around 0, or a single limit of a
-            diverging map has the wrong sign; vmin >= vmax (also when you pass vmin == vmax).
+            diverging map has the wrong sign; you pass vmin >= vmax (also vmin == vmax).
     """
     import matplotlib.pyplot as plt
 
@@ -241,10 +242,13 @@ def plot_images(
         m = vmax if vmax is not None else (-vmin if vmin is not None else float(np.abs(finite).max()))
         vmin, vmax = -(m or 1.0), (m or 1.0)
     else:
-        if vmin is None and vmax is None and float(finite.min()) == float(finite.max()):
-            vmin, vmax = float(finite.min()), float(finite.min()) + 1.0     # constant images: a valid range
-        vmin = float(finite.min()) if vmin is None else vmin
-        vmax = float(finite.max()) if vmax is None else vmax
+        lo, hi = float(finite.min()), float(finite.max())
+        if vmin is None and vmax is None:
+            vmin, vmax = (lo, hi) if lo < hi else (lo, lo + 1.0)     # constant images: a valid range
+        elif vmax is None:      # only the limit taken from the data is widened, never one you passed
+            vmax = hi if hi > vmin else vmin + 1.0
+        elif vmin is None:
+            vmin = lo if lo < vmax else vmax - 1.0
     if not vmin < vmax:
         raise ValueError(f"vmin must be below vmax, got vmin={vmin}, vmax={vmax}")
     if colorbar is None:

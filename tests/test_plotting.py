@@ -260,6 +260,15 @@ def test_plot_images_sequential_map_shares_one_scale() -> None:
     assert _limits(plot_images(np.full((2, 3, 3), 0.4))) == {(0.4, 1.4)}   # constant images: a valid range
 
 
+def test_plot_images_widens_only_the_limit_taken_from_the_data() -> None:
+    # one limit passed, the other from constant data equal to it: the data's limit moves, the passed one stays
+    assert _limits(plot_images(np.zeros((4, 8, 8)), vmin=0)) == {(0.0, 1.0)}
+    assert _limits(plot_images(np.ones((4, 8, 8)), vmax=1)) == {(0.0, 1.0)}
+    assert _limits(plot_images(np.full((2, 3, 3), 0.3), vmin=0.5)) == {(0.5, 1.5)}   # data below vmin
+    with pytest.raises(ValueError, match="vmin must be below vmax, got vmin=0, vmax=0"):
+        plot_images(np.zeros((4, 8, 8)), vmin=0, vmax=0)                            # both passed: raise
+
+
 def test_plot_images_colorbar_and_row_labels() -> None:
     imgs = np.random.default_rng(2).standard_normal((6, 4, 4))
     fig = plot_images(imgs, ncols=3, cmap="RdBu", colorbar=True, colorbar_label="weight",
