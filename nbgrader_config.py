@@ -13,8 +13,8 @@ c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "assignments"
 
 # The timeout that takes effect for each cell while validating and autograding. Every notebook runs
-# in under 60 s in total on 2 CPU cores (DESIGN.md budgets); 60 s per cell leaves a margin for a slow
-# machine while still stopping a runaway submission.
+# in under 60 s in total on 2 CPU cores (the budgets in README.md, Development); 60 s per cell leaves
+# a margin for a slow machine while still stopping a runaway submission.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 

@@ -1,4 +1,4 @@
-"""Measure the course against the budgets of DESIGN.md and print a table.
+"""Measure the course against the budgets in README.md (Development) and print a table.
 
     python benchmarks/run.py            # every lecture and solution notebook
     python benchmarks/run.py --only 01  # notebooks whose name contains "01"

@@ -2,7 +2,8 @@
 
 Everything here drives nbgrader as an instructor would (``nbgrader generate_assignment``, ``nbgrader
 autograde``, the sqlite gradebook through :class:`nbgrader.api.Gradebook`), on a course directory laid
-out as in DESIGN.md: ``solutions/`` (source), ``assignments/`` (release), ``submitted/`` (collected).
+out as in README.md (Repository layout): ``solutions/`` (source), ``assignments/`` (release),
+``submitted/`` (collected).
 The test suite and ``benchmarks/run.py`` use it to prove the graders hold, and ``course-grade`` builds on it;
 nbgrader and nbclient come with the ``instructor`` extra (and ``dev``), imported only when a function needs
 them.

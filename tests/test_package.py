@@ -236,3 +236,26 @@ def test_name_normalisation_helper() -> None:
 @pytest.mark.parametrize("version", ["3.11", "3.11.7", "3.12", "3.13", "3.13.9"])
 def test_requires_python_admits_311_to_313(version: str) -> None:
     assert SpecifierSet(_pyproject()["project"]["requires-python"]).contains(version)
+
+
+def test_license_file_matches_the_declared_license() -> None:
+    root = Path(__file__).resolve().parents[1]
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["project"]["license"]
+    text = (root / "LICENSE").read_text()
+    assert declared == "MIT" and text.startswith("MIT License"), f"pyproject says {declared!r}; LICENSE disagrees"
+
+
+def test_every_markdown_file_a_tracked_file_names_is_in_the_repository() -> None:
+    """A comment or docstring that sends a reader to `X.md` only helps if X.md is there to read."""
+    root = Path(__file__).resolve().parents[1]
+    tracked = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True).stdout.split()
+    assert tracked, "git ls-files listed nothing"
+    names = {Path(p).name for p in tracked}
+    missing = []
+    for path in tracked:
+        if not path.endswith((".py", ".toml", ".cfg", ".yml", ".md")) and Path(path).name != "Makefile":
+            continue
+        for name in re.findall(r"\b([A-Z][A-Z_]+\.md)\b", (root / path).read_text(errors="replace")):
+            if name not in names:
+                missing.append(f"{path} names {name}")
+    assert not missing, "references to files that are not in the repository: " + "; ".join(missing)
