@@ -368,3 +368,30 @@ def split_text(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
     if not train or not val:
         raise ValueError(f"splitting {len(text)} characters at {val_fraction} leaves an empty part")
     return train, val
+
+
+def unigram_bits(train: str, val: str) -> float:
+    """The unigram baseline of a character language model, in bits per character.
+
+    Each character gets its training frequency, add-one smoothed over the alphabet of both texts (so a
+    character absent from ``train`` still has a probability); the result is the mean of
+    ``-log2 p(c)`` over the characters ``c`` of ``val``. A model that uses context should beat it on
+    held-out text.
+
+    Args:
+        train: the text the frequencies are counted on.
+        val: the text scored, for example the second part of :func:`split_text`.
+
+    Returns:
+        bits per character of ``val`` (at most ``log2`` of the alphabet size plus the smoothing's cost).
+
+    Raises:
+        ValueError: ``val`` is empty.
+    """
+    if not val:
+        raise ValueError("val is empty: there is nothing to score")
+    alphabet = sorted(set(train) | set(val))
+    index = {c: k for k, c in enumerate(alphabet)}
+    counts = np.bincount([index[c] for c in train], minlength=len(alphabet)).astype(np.float64) + 1.0
+    log_p = np.log2(counts / counts.sum())
+    return float(-log_p[[index[c] for c in val]].mean())

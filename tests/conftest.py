@@ -1,6 +1,7 @@
 """Shared fixtures: where the course is and which assignments it has."""
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -12,6 +13,14 @@ ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir(
 # Kernels started by the tests must not print ipykernel's TCP warning into captured stderr, and must not
 # use a GPU a developer happens to have (results are compared with CPU references).
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+def load_benchmark(name: str):
+    """Import ``benchmarks/<name>.py`` (a script folder, not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def source_path(assignment: str) -> Path:

@@ -3,14 +3,10 @@ lecture runs again with every literal seed shifted by 1 and by 2 (benchmarks/see
 claim cell's assert must still hold."""
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
-from conftest import ROOT
+from conftest import ROOT, load_benchmark
 
-spec = importlib.util.spec_from_file_location("seed_sweep", ROOT / "benchmarks" / "seed_sweep.py")
-seed_sweep = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(seed_sweep)
+seed_sweep = load_benchmark("seed_sweep")
 
 LECTURES = sorted((ROOT / "lectures").glob("*.ipynb"))
 

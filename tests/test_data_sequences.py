@@ -1,6 +1,7 @@
 """Unit tests for the sequence tasks of course_utils.data: palindromes and the shipped texts."""
 from __future__ import annotations
 
+import math
 import random
 import tomllib
 from pathlib import Path
@@ -193,3 +194,19 @@ def test_split_text_refuses_to_leave_a_part_empty():
 
     with pytest.raises(ValueError, match="empty"):
         split_text("ab", 0.1)
+
+
+def test_unigram_bits_is_the_add_one_smoothed_cross_entropy():
+    from course_utils.data import unigram_bits
+
+    # alphabet {a, b, c}; training counts a:3, b:1, c:0 -> smoothed 4/7, 2/7, 1/7
+    expected = -(math.log2(4 / 7) + math.log2(1 / 7)) / 2
+    assert unigram_bits("aaab", "ac") == pytest.approx(expected, rel=1e-12)
+    assert unigram_bits("abab", "abab") == pytest.approx(1.0, rel=1e-12)   # two equally likely characters
+
+
+def test_unigram_bits_refuses_an_empty_validation_text():
+    from course_utils.data import unigram_bits
+
+    with pytest.raises(ValueError, match="empty"):
+        unigram_bits("abc", "")

@@ -1,13 +1,9 @@
 """benchmarks/seed_sweep.py shifts every literal seed by the same offset and nothing else."""
 from __future__ import annotations
 
-import importlib.util
+from conftest import load_benchmark
 
-from conftest import ROOT
-
-spec = importlib.util.spec_from_file_location("seed_sweep", ROOT / "benchmarks" / "seed_sweep.py")
-seed_sweep = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(seed_sweep)
+seed_sweep = load_benchmark("seed_sweep")
 
 
 def test_every_seed_form_is_shifted_by_the_offset():
