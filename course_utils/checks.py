@@ -241,6 +241,48 @@ def enable_friendly_errors() -> bool:
     return True
 
 
+def short_validation_results(results: dict[str, Any], context: int = 1) -> dict[str, Any]:
+    """Shorten nbgrader's validation results for a student's eyes (the course's ``nbgrader_config.py``).
+
+    nbgrader's Validate lists each failing cell with its whole source, which on a blank notebook is a
+    dialog thousands of pixels tall. This keeps the first ``context`` non-empty lines of each cell's
+    source (a test cell's first line names its exercise) with a count of the lines left out, and the
+    last non-empty line of each error, which says what failed (the "exercise not attempted" line, or the
+    check that differs). The input is not changed.
+    """
+    import html
+    import re
+
+    def first_lines(source: str) -> str:
+        lines = [ln for ln in source.strip().splitlines() if ln.strip()]
+        kept = lines[:context]
+        if len(lines) > context:
+            kept.append(f"... ({len(lines) - context} more lines)")
+        return "\n".join(kept)
+
+    def last_line(error: str) -> str:
+        plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", error)
+        lines = [ln.strip() for ln in plain.splitlines() if ln.strip()]
+        return lines[-1] if lines else ""
+
+    short: dict[str, Any] = {}
+    for kind, cells in results.items():
+        if not isinstance(cells, list):
+            short[kind] = cells
+            continue
+        out = []
+        for cell in cells:
+            cell = dict(cell)
+            if "source" in cell:
+                cell["source"] = first_lines(str(cell["source"]))
+            if "raw_error" in cell:
+                cell["raw_error"] = last_line(str(cell["raw_error"]))
+                cell["error"] = html.escape(cell["raw_error"])
+            out.append(cell)
+        short[kind] = out
+    return short
+
+
 #: set only in the grader's checker process, while a test runs (course_utils.grader.check): the link to
 #: the student's kernel that :func:`in_kernel` and :func:`assert_numpy_only` use there
 _GRADING: dict[str, Any] = {}
