@@ -192,7 +192,7 @@ def _page_notebook(src: Path, rel: Path, colab: str, nav_links: list[str], dest:
     dest.write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
-def _index_markdown(readme: str, pages: set[str], repo_url: str, branch: str) -> str:
+def _index_markdown(readme: str, edition: Path, pages: set[str], repo_url: str, branch: str) -> str:
     """The README with links to files that are not site pages pointed at the repository."""
 
     def fix(m: re.Match) -> str:
@@ -203,7 +203,7 @@ def _index_markdown(readme: str, pages: set[str], repo_url: str, branch: str) ->
         path = parts.path.lstrip("./") if parts.path.startswith("./") else parts.path
         if path in pages:
             return m.group(0)
-        kind = "tree" if path.endswith("/") or "." not in Path(path).name else "blob"
+        kind = "tree" if (edition / path).is_dir() else "blob"
         return f"[{text}]({repo_url}/{kind}/{branch}/{path.rstrip('/')})"
 
     return re.sub(r"(?<!!)\[([^\]]*)\]\(([^)\s]+)\)", fix, readme)
@@ -321,7 +321,7 @@ def _write_sources(edition: Path, src: Path, topics: list[Topic], repo_url: str,
     toc += [t.assignment.with_suffix("").as_posix() for t in topics if t.assignment is not None]
     toc += ["```", ""]
     intro = "**[The schedule](schedule.md)**: the topics in order, each with its learning goals.\n\n"
-    index = _index_markdown(readme, pages, repo_url, branch)
+    index = _index_markdown(readme, edition, pages, repo_url, branch)
     head, _, rest = index.partition("\n")
     (src / "index.md").write_text(head + "\n\n" + intro + rest + "\n" + "\n".join(toc), encoding="utf-8")
     (src / "schedule.md").write_text(_schedule_markdown(topics), encoding="utf-8")
