@@ -2,21 +2,27 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-PIP    := $(PY) -m pip --quiet --disable-pip-version-check
+PIP    := $(PY) -m pip --disable-pip-version-check --progress-bar on
 STAMP  := $(VENV)/.installed
+# TORCH=cpu (default): PyTorch's CPU build (about 190 MB) from PyTorch's CPU wheel index when it answers,
+# else from pip's own index. TORCH=default: what plain PyPI resolves (on Linux x86_64 the CUDA build,
+# about 2.7 GB). tools/install_torch.py says which it takes.
+TORCH  ?= cpu
 # The environment's programs first, as if it were activated (nbgrader runs `alembic` by name).
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 ASSIGNMENTS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
 
-.PHONY: install lab test lint assignments lectures grade benchmark clean
+.PHONY: install lab test lint assignments lectures grade benchmark validate student-edition site clean
 
 install: $(STAMP)
 
 # torch first, pinned: an open range would pull a multi-GB CUDA build. Then the package and its dev
-# tools at the exact versions of constraints.txt.
+# tools at the exact versions of constraints.txt. pip shows its progress (the first install takes minutes).
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install torch==2.13.0
+	@echo "== 1/2 PyTorch (TORCH=$(TORCH))"
+	$(PY) tools/install_torch.py $(TORCH)
+	@echo "== 2/2 the course package, JupyterLab, nbgrader and the test tools at the versions of constraints.txt"
 	$(PIP) install -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
@@ -47,6 +53,18 @@ lectures: install
 grade: install
 	test -n "$(A)" || (echo "usage: make grade A=01_perceptron_xor" && exit 2)
 	$(VENV)/bin/course-grade autograde $(A)
+
+# Run every cell of an assignment and list every failing test (what the Validate button does):
+# make validate A=01_perceptron_xor (your copy in work/ when there is one, else the release)
+validate: install
+	@test -n "$(A)" || (echo "usage: make validate A=01_perceptron_xor" && exit 2)
+	$(VENV)/bin/nbgrader validate $(firstword $(wildcard work/$(A)/$(A).ipynb) assignments/$(A)/$(A).ipynb)
+
+# The student edition, a separate repository tree without solutions, hidden tests or the grader:
+# make student-edition DIR=../course-student [REPO=https://github.com/OWNER/NAME]
+student-edition: install
+	@test -n "$(DIR)" || (echo "usage: make student-edition DIR=../course-student [REPO=https://github.com/OWNER/NAME]" && exit 2)
+	$(PY) -m course_utils.publish edition "$(DIR)" $(if $(REPO),--repo "$(REPO)",)
 
 benchmark: install
 	$(PY) benchmarks/run.py

@@ -90,15 +90,21 @@ def _clear_destination(dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
 
 
+def colab_url(repo: str) -> str:
+    """Where Colab opens a GitHub repository's notebooks: ``colab_url(repo) + "/blob/main/PATH"``."""
+    return repo.replace("https://github.com/", "https://colab.research.google.com/github/", 1)
+
+
 def _rewrite_notebook(src: Path, out: Path, old: str, new: str) -> None:
-    """Copy a notebook with ``old`` replaced by ``new`` in every cell; nbgrader's checksums are redone so
-    that `nbgrader validate` does not see a changed locked cell."""
+    """Copy a notebook with the repository ``old`` replaced by ``new`` in every cell (its address and its
+    Colab address); nbgrader's checksums are redone so that `nbgrader validate` does not see a changed
+    locked cell."""
     import nbformat
 
     nb = nbformat.read(src, as_version=4)
     for cell in nb.cells:
-        if old in cell.source:
-            cell.source = cell.source.replace(old, new)
+        if old in cell.source or colab_url(old) in cell.source:
+            cell.source = cell.source.replace(colab_url(old), colab_url(new)).replace(old, new)
             meta = cell.metadata.get("nbgrader", {})
             if "checksum" in meta:
                 from nbgrader.utils import compute_checksum
@@ -183,7 +189,7 @@ def _environment(root: Path) -> str:
 
 
 def _readme(root: Path, repo: str, names: list[str]) -> str:
-    colab = repo.replace("https://github.com/", "https://colab.research.google.com/github/") + "/blob/main"
+    colab = colab_url(repo) + "/blob/main"
     rows = []
     for name in names:
         lecture, assignment = f"lectures/{name}.ipynb", f"assignments/{name}/{name}.ipynb"
