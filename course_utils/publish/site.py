@@ -164,6 +164,31 @@ def _up(rel: Path) -> str:
     return "../" * (len(rel.parts) - 1)
 
 
+_FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.M | re.S)
+_DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.S)
+
+
+def one_line_display_math(text: str) -> str:
+    """Markdown with each ``$$...$$`` written on one line (code blocks left alone).
+
+    Jupyter takes math out before it reads the Markdown; MyST reads the Markdown first, so a display
+    formula that spans lines inside a paragraph breaks when one of its lines starts like a list item
+    (``- \\mathrm{KL}...``). On one line it is read as math. A formula with a ``%`` (a TeX comment, which
+    would swallow the rest of the line) is left as it is.
+    """
+
+    def join(m: re.Match) -> str:
+        inner = m.group(1)
+        return m.group(0) if "%" in inner else "$$" + re.sub(r"\s*\n\s*", " ", inner) + "$$"
+
+    out, last = [], 0
+    for fence in _FENCE.finditer(text):
+        out += [_DISPLAY.sub(join, text[last:fence.start()]), fence.group(0)]
+        last = fence.end()
+    out.append(_DISPLAY.sub(join, text[last:]))
+    return "".join(out)
+
+
 def _page_notebook(src: Path, rel: Path, colab: str, nav_links: list[str], dest: Path) -> None:
     """Write the site's copy of a notebook: its badge swapped for the site's header line.
 
@@ -179,7 +204,7 @@ def _page_notebook(src: Path, rel: Path, colab: str, nav_links: list[str], dest:
     for cell in nb["cells"]:
         if cell["cell_type"] != "markdown":
             continue
-        lines = _BADGE.sub("", "".join(cell["source"])).splitlines()
+        lines = one_line_display_math(_BADGE.sub("", "".join(cell["source"]))).splitlines()
         if not placed:
             title = next((i for i, line in enumerate(lines) if line.startswith("# ")), None)
             if title is not None:
@@ -247,6 +272,7 @@ exclude_patterns = ["_build", "_originals", "_site_assets", "_static/mathjax", "
 nb_execution_mode = "off"
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_dmath_double_inline = True  # the notebooks open display math inside a paragraph, as Jupyter allows
 myst_heading_anchors = 3
 suppress_warnings = ["myst.header"]
 html_theme = "sphinx_book_theme"
