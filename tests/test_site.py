@@ -12,6 +12,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -172,9 +173,10 @@ def test_each_lecture_and_its_assignment_link_each_other(built):
         lecture_page = site / "lectures" / f"{lecture.stem}.html"
         assignment_page = site / "assignments" / lecture.stem / f"{lecture.stem}.html"
         assert assignment_page.is_file(), assignment_page
-        forward = {Page(lecture_page).resolve(lk["href"]) for lk in Page(lecture_page).links}
+        lecture_html, assignment_html = Page(lecture_page), Page(assignment_page)
+        forward = {lecture_html.resolve(lk["href"]) for lk in lecture_html.links}
         assert assignment_page.resolve() in forward, f"{lecture.stem}: the lecture does not link to its assignment"
-        back = {Page(assignment_page).resolve(lk["href"]) for lk in Page(assignment_page).links}
+        back = {assignment_html.resolve(lk["href"]) for lk in assignment_html.links}
         assert lecture_page.resolve() in back, f"{lecture.stem}: the assignment does not link to its lecture"
 
 
@@ -261,18 +263,23 @@ def test_build_refuses_a_folder_that_is_not_a_site(built, tmp_path):
     assert (tmp_path / "keep.txt").read_text() == "not a site"
 
 
-def test_command_line_builds_and_checks(built, tmp_path):
-    """The command `make site` runs, on an edition cut down to one topic (a quick build)."""
-    edition, _ = built
-    small = tmp_path / "edition"
+def small_edition(edition: Path, dest: Path) -> Path:
+    """A copy of the edition cut down to its first topic and a two-link README (a quick build)."""
     lecture = sorted((edition / "lectures").glob("*.ipynb"))[0]
-    (small / "lectures").mkdir(parents=True)
-    (small / "assignments" / lecture.stem).mkdir(parents=True)
-    (small / "README.md").write_text("# A small course\n\nSee [the lecture](lectures/" + lecture.name + ") and"
-                                     " [the licence](LICENSE).\n")
-    (small / "lectures" / lecture.name).write_bytes(lecture.read_bytes())
+    (dest / "lectures").mkdir(parents=True)
+    (dest / "assignments" / lecture.stem).mkdir(parents=True)
+    (dest / "README.md").write_text(f"# A small course\n\nSee [the lecture](lectures/{lecture.name}) and"
+                                    " [the licence](LICENSE).\n")
+    (dest / "lectures" / lecture.name).write_bytes(lecture.read_bytes())
     nb = edition / "assignments" / lecture.stem / lecture.name
-    (small / "assignments" / lecture.stem / lecture.name).write_bytes(nb.read_bytes())
+    (dest / "assignments" / lecture.stem / lecture.name).write_bytes(nb.read_bytes())
+    return dest
+
+
+def test_command_line_builds_and_checks(built, tmp_path):
+    """The command `make site` runs, on an edition cut down to one topic."""
+    edition, _ = built
+    small = small_edition(edition, tmp_path / "edition")
     out = tmp_path / "site"
     proc = subprocess.run([sys.executable, "-m", "course_utils.publish.site", str(small), str(out)],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
@@ -280,4 +287,26 @@ def test_command_line_builds_and_checks(built, tmp_path):
     assert "every internal link resolves" in proc.stdout
     index = Page(out / "index.html")
     assert STUDENT_REPO + "/blob/main/LICENSE" in [lk["href"] for lk in index.links]
-    assert (out / "lectures" / f"{lecture.stem}.html").is_file()
+    stem = next((small / "lectures").glob("*.ipynb")).stem
+    assert (out / "lectures" / f"{stem}.html").is_file()
+
+
+def test_build_needs_no_network(built, tmp_path):
+    """The build, in a network namespace of its own (no interface but a down loopback), still succeeds."""
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True) if shutil.which("unshare") else None
+    if probe is None or probe.returncode != 0:
+        reason = "cannot make a network namespace here (`unshare -n` needs util-linux and root)"
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            pytest.fail(f"{reason} (CI runs as root: this test must run there)", pytrace=False)
+        pytest.skip(reason)
+    edition, _ = built
+    small = small_edition(edition, tmp_path / "edition")
+    out = tmp_path / "site"
+    offline = subprocess.run(["unshare", "-n", sys.executable, "-c",
+                              "import socket; socket.create_connection(('pypi.org', 443), timeout=5)"],
+                             capture_output=True, text=True, timeout=60)
+    assert offline.returncode != 0, "the namespace reaches the network: this test would prove nothing"
+    proc = subprocess.run(["unshare", "-n", sys.executable, "-m", "course_utils.publish.site", str(small), str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (out / "index.html").is_file() and (out / "schedule.html").is_file()

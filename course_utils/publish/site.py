@@ -278,6 +278,7 @@ suppress_warnings = ["myst.header"]
 html_theme = "sphinx_book_theme"
 html_title = {title!r}
 html_copy_source = False
+html_use_index = False
 html_show_sourcelink = False
 html_static_path = ["_static"]
 html_css_files = ["course-site.css"]
