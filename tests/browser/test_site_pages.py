@@ -72,9 +72,14 @@ def check_page(page, url: str, notebook: str | None, shot: Path) -> list[str]:
     page.goto(url, wait_until="load", timeout=TIMEOUT_MS)
     has_mathjax = page.locator("script[src*='mathjax']").count() > 0
     if has_mathjax:
-        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
-                               timeout=TIMEOUT_MS)
-        page.evaluate("() => MathJax.startup.promise.then(() => true)")
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                                   timeout=TIMEOUT_MS)
+            page.evaluate("() => MathJax.startup.promise.then(() => true)")
+        except PlaywrightTimeout:
+            problems.append(f"MathJax did not start in {TIMEOUT_MS // 1000} s (its script did not load?)")
     page.wait_for_function("() => Array.from(document.images).every(i => i.complete)", timeout=TIMEOUT_MS)
 
     typeset = page.locator("mjx-container").count()
