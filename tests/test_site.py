@@ -289,6 +289,9 @@ def test_command_line_builds_and_checks(built, tmp_path):
     assert STUDENT_REPO + "/blob/main/LICENSE" in [lk["href"] for lk in index.links]
     stem = next((small / "lectures").glob("*.ipynb")).stem
     assert (out / "lectures" / f"{stem}.html").is_file()
+    again = subprocess.run([sys.executable, "-m", "course_utils.publish.site", str(small), str(out)],
+                           capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert again.returncode == 0, "a second build into the same folder: " + again.stdout + again.stderr
 
 
 def test_build_needs_no_network(built, tmp_path):
