@@ -156,7 +156,8 @@ def _stop(proc: subprocess.Popen) -> None:
 # --- what a student does ------------------------------------------------------------------------------
 
 def open_notebook(page, lab: Lab, path: str) -> None:
-    page.goto(lab.url(f"/lab/tree/{path}"), timeout=UI_TIMEOUT_MS)
+    # ?reset: a fresh workspace, so no tab of an earlier test is restored beside this notebook
+    page.goto(lab.url(f"/lab/tree/{path}?reset"), timeout=UI_TIMEOUT_MS)
     page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=UI_TIMEOUT_MS)
     wait_kernel_idle(page)
 
@@ -183,12 +184,21 @@ def menu(page, bar: str, command: str):
     return item
 
 
-def run_all(page) -> str:
-    """Run > Run All Cells, then wait until every cell has run or been skipped (no cell queued or running,
-    the kernel idle). Returns the menu entry's label."""
-    item = menu(page, "Run", "runmenu:run-all")
+def run_all(page, restart: bool = False) -> str:
+    """Run > Run All Cells, or Kernel > Restart Kernel and Run All Cells… and its confirm dialog; then
+    wait until every cell has run or been skipped and the kernel is idle. Returns the menu entry's label."""
+    if restart:
+        item = menu(page, "Kernel", "runmenu:restart-and-run-all")
+    else:
+        item = menu(page, "Run", "runmenu:run-all")
     label = item.locator(".lm-Menu-itemLabel").inner_text()
     item.click()
+    if restart:
+        dialog = page.locator(".jp-Dialog")
+        dialog.wait_for(timeout=UI_TIMEOUT_MS)
+        assert "Restart Kernel?" in dialog.inner_text(), dialog.inner_text()
+        dialog.locator(".jp-mod-accept").click()
+        dialog.wait_for(state="detached", timeout=UI_TIMEOUT_MS)
     # The run is over when the last code cell has an execution count or a cell shows an error (Run All
     # stops there), and no cell is queued or running ([*]). The notebooks are opened without outputs, so
     # neither holds before the run.
@@ -221,6 +231,9 @@ def press_validate(page, expect_class: str) -> dict:
         "dialog_px": round(box["height"]),  # on screen (the dialog is limited to the window)
         "content_px": body.evaluate("b => b.scrollHeight"),  # all of it, scrolled
         "window_px": page.viewport_size["height"],
+        # lines wider than the dialog, which a student reads only by scrolling sideways
+        "lines_cut": body.locator("pre").evaluate_all("ps => ps.filter(p => p.scrollWidth > p.clientWidth).length"),
+        "lines": body.locator("pre").count(),
     }
 
 
@@ -287,7 +300,9 @@ def test_completed_assignment_runs_and_validate_passes(page, lab, screenshot_dir
     open_notebook(page, lab, COMPLETED)
     save(page, screenshot_dir, "01_completed_opened", measured, started)
 
-    run_all(page)
+    # what the notebook asks for when the work is done
+    label = run_all(page, restart=True)
+    assert label.rstrip("…") == "Restart Kernel and Run All Cells", f"JupyterLab's menu entry is {label!r}"
     panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     assert panel.locator(f".jp-OutputArea-output{ERROR_MIME}").count() == 0, \
         panel.locator(f".jp-OutputArea-output{ERROR_MIME}").first.text_content()
@@ -324,17 +339,20 @@ def test_student_lab_has_no_instructor_or_exchange_pages(page, lab, screenshot_d
     assert not [t for t in tabs if "Assignment" in t or "Course" in t], tabs
     page.screenshot(path=screenshot_dir / "01_lab.png")
 
-    # the command palette knows no command of those pages
+    # the command palette offers no command of those pages (it lists only the commands it can run now)
     page.locator("body").press("Control+Shift+C")
     search = page.locator(".lm-CommandPalette-input")
     search.wait_for(timeout=UI_TIMEOUT_MS)
-    for word in ("Formgrader", "Create Assignment", "Assignment List", "Course List"):
+    shown = page.locator(".lm-CommandPalette-item:visible")
+    search.fill("Launcher")  # a control: the palette searches and shows what it finds
+    shown.filter(has_text="New Launcher").first.wait_for(timeout=UI_TIMEOUT_MS)
+    for word in ("Formgrader", "Create Assignment", "Assignment List", "Course List", "nbgrader"):
         search.fill(word)
-        found = page.locator(".lm-CommandPalette-item .lm-CommandPalette-itemLabel").all_inner_texts()
+        page.wait_for_function("w => document.querySelector('.lm-CommandPalette-input').value === w", arg=word)
+        found = shown.all_text_contents()
         assert not [f for f in found if word.lower() in f.lower()], (word, found)
-    search.fill("Restart Kernel and Run All")  # a control: the palette does search
-    page.locator(".lm-CommandPalette-item").first.wait_for(timeout=UI_TIMEOUT_MS)
     page.screenshot(path=screenshot_dir / "02_command_palette.png")
+    search.press("Escape")
 
     # and their server pages are not served; the Validate button's endpoint is
     for path in ("/formgrader", "/formgrader/api/assignments", "/assignments", "/courses"):
