@@ -66,6 +66,13 @@ student-edition: install
 	@test -n "$(DIR)" || (echo "usage: make student-edition DIR=../course-student [REPO=https://github.com/OWNER/NAME]" && exit 2)
 	$(PY) -m course_utils.publish edition "$(DIR)" $(if $(REPO),--repo "$(REPO)",)
 
+# The course website in _site/ (OUT=...), built offline from a student edition in a temporary folder:
+# make site [OUT=_site] [REPO=https://github.com/OWNER/NAME]
+site: install
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PY) -m course_utils.publish edition "$$tmp/edition" $(if $(REPO),--repo "$(REPO)",) && \
+	$(PY) -m course_utils.publish.site "$$tmp/edition" "$(or $(OUT),_site)"
+
 benchmark: install
 	$(PY) benchmarks/run.py
 
