@@ -14,6 +14,7 @@ import importlib.metadata
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 VERSION = "2.13.0"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
@@ -40,17 +41,19 @@ def reachable(url: str, timeout: float = 5.0) -> bool:
 def command(build: str, index_up: bool) -> tuple[list[str], str]:
     """The pip command for ``build`` ("cpu" or "default") and a sentence saying what it does."""
     pip = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "on"]
+    if Path("constraints.txt").is_file():  # torch's own dependencies at the course's exact versions
+        pip += ["-c", "constraints.txt"]
     if build == "cpu" and index_up:
         # the extra index adds the CPU wheels; torch's own dependencies still come from pip's index
         return ([*pip, "--extra-index-url", CPU_INDEX, f"torch=={VERSION}+cpu"],
-                f"torch {VERSION}, CPU build, from PyTorch's CPU wheel index (about 190 MB)")
+                f"installing torch {VERSION}, CPU build, from PyTorch's CPU wheel index (about 190 MB)")
     if build == "cpu":
         return ([*pip, f"torch=={VERSION}"],
-                f"PyTorch's CPU wheel index does not answer; torch {VERSION} from pip's configured index "
+                f"PyTorch's CPU wheel index does not answer: installing torch {VERSION} from pip's configured index "
                 "(on a machine whose index serves the CPU build, that one; on plain PyPI for Linux x86_64, "
                 "the CUDA build, about 2.7 GB)")
     return ([*pip, f"torch=={VERSION}"],
-            f"torch {VERSION} from PyPI as pip resolves it (TORCH=default; on Linux x86_64 the CUDA build, "
+            f"TORCH=default: installing torch {VERSION} from PyPI as pip resolves it (on Linux x86_64 the CUDA build, "
             "about 2.7 GB with its nvidia-* packages)")
 
 
@@ -65,7 +68,7 @@ def main(argv: list[str]) -> int:
         print(f"install_torch: torch {have} is already installed")
         return 0
     cmd, what = command(build, build == "cpu" and reachable(CPU_INDEX))
-    print(f"install_torch: installing {what}", flush=True)
+    print(f"install_torch: {what}", flush=True)
     return subprocess.call(cmd)
 
 
