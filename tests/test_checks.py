@@ -375,3 +375,21 @@ def test_assert_numpy_only_passes_numpy_and_names_the_pytorch_function_used():
         assert_numpy_only(hides_it, [1.0])
     assert torch.relu(torch.tensor([-1.0])).item() == 0.0  # the guard is gone afterwards
     assert in_kernel(lambda a, b=1: a + b, 2, b=3) == 5     # outside the grader, a plain call
+
+
+def test_short_validation_results_keeps_the_first_line_and_the_errors_last():
+    from course_utils.checks import short_validation_results
+
+    results = {"failed": [{"source": "# Visible tests for predict\n_w = 1\n\nassert_shape(_w, (1,))",
+                           "error": "<pre>long</pre>",
+                           "raw_error": "Traceback (most recent call last)\n  File x\n"
+                                        "\x1b[0;31mCheckError\x1b[0m: predict(w, b, X) differs at index 2"}],
+               "changed": [{"source": "one line"}]}
+    short = short_validation_results(results)
+    assert short["failed"] == [{"source": "# Visible tests for predict\n... (2 more lines)",
+                                "raw_error": "CheckError: predict(w, b, X) differs at index 2",
+                                "error": "CheckError: predict(w, b, X) differs at index 2"}]
+    assert short["changed"] == [{"source": "one line"}]
+    assert results["failed"][0]["source"].endswith("(1,))"), "the input was changed"
+    assert short_validation_results({"failed": [{"source": "x", "raw_error": "a < b", "error": ""}]}
+                                    )["failed"][0]["error"] == "a &lt; b"
