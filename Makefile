@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-PIP    := $(PY) -m pip --disable-pip-version-check --progress-bar on
+PIP    := $(PY) -m pip --disable-pip-version-check
 STAMP  := $(VENV)/.installed
 # TORCH=cpu (default): PyTorch's CPU build (about 190 MB) from PyTorch's CPU wheel index when it answers,
 # else from pip's own index. TORCH=default: what plain PyPI resolves (on Linux x86_64 the CUDA build,
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@echo "== 1/2 PyTorch (TORCH=$(TORCH))"
 	$(PY) tools/install_torch.py $(TORCH)
 	@echo "== 2/2 the course package, JupyterLab, nbgrader and the test tools at the versions of constraints.txt"
-	$(PIP) install -c constraints.txt -e ".[dev]"
+	$(PIP) install --progress-bar on -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 # Jupyter refuses to run as root (containers, CI machines) unless told it may.
