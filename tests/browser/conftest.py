@@ -89,6 +89,7 @@ def browser() -> Iterator[Any]:
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
+    page.set_default_timeout(60_000)  # a guard against a hang on a loaded machine, not a measure of speed
     page.console_messages = []
     page.console_errors = []
     page.page_errors = []
