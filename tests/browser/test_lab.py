@@ -8,7 +8,9 @@ Then, as a student would, in Chromium:
 
 - the blank assignment 01: Run > Run All Cells stops at the first exercise with the one-line
   "exercise not attempted" error; Validate says the notebook fails, listing every test cell;
-- a completed copy: Run All Cells runs every cell without an error; Validate says it passes;
+- a completed copy (``complete_notebook``): Kernel > Restart Kernel and Run All Cells… runs every cell
+  without an error; Validate says it passes;
+- the edition's tracked release is unchanged (the student worked on ``work/``);
 - nbgrader's instructor and exchange pages are absent from the student's Lab;
 - no error in the browser console or on the page comes from the course or from nbgrader.
 
@@ -43,6 +45,7 @@ START_TIMEOUT_S = 120
 RUN_TIMEOUT_MS = 240_000
 UI_TIMEOUT_MS = 60_000
 ERROR_MIME = '[data-mime-type="application/vnd.jupyter.stderr"]'
+
 
 def _graded_tests(notebook: Path) -> list[str]:
     """The grade ids of the notebook's graded test cells (locked cells with points, no solution)."""
@@ -110,6 +113,7 @@ def lab(edition: Path, tmp_path_factory):
     env.pop("JUPYTER_PLATFORM_DIRS", None)
     root_flag = ["--allow-root"] if os.geteuid() == 0 else []
     log = home / "jupyter-lab.log"
+    print(f"jupyter lab's log: {log}")
     token = secrets.token_hex(16)
     proc = None
     try:
