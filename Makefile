@@ -70,7 +70,7 @@ student-edition: install
 # make site [OUT=_site] [REPO=https://github.com/OWNER/NAME]
 site: install
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	$(PY) -m course_utils.publish edition "$$tmp/edition" $(if $(REPO),--repo "$(REPO)",) && \
+	$(PY) -m course_utils.publish edition "$$tmp/edition" $(if $(REPO),--repo "$(REPO)",) >/dev/null && \
 	$(PY) -m course_utils.publish.site "$$tmp/edition" "$(or $(OUT),_site)"
 
 benchmark: install
