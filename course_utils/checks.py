@@ -241,17 +241,18 @@ def enable_friendly_errors() -> bool:
     return True
 
 
-def short_validation_results(results: dict[str, Any], context: int = 1) -> dict[str, Any]:
+def short_validation_results(results: dict[str, Any], context: int = 1, width: int = 88) -> dict[str, Any]:
     """Shorten nbgrader's validation results for a student's eyes (the course's ``nbgrader_config.py``).
 
     nbgrader's Validate lists each failing cell with its whole source, which on a blank notebook is a
     dialog thousands of pixels tall. This keeps the first ``context`` non-empty lines of each cell's
     source (a test cell's first line names its exercise) with a count of the lines left out, and the
     last non-empty line of each error, which says what failed (the "exercise not attempted" line, or the
-    check that differs). The input is not changed.
+    check that differs), wrapped at ``width`` characters. The input is not changed.
     """
     import html
     import re
+    import textwrap
 
     def first_lines(source: str) -> str:
         lines = [ln for ln in source.strip().splitlines() if ln.strip()]
@@ -263,7 +264,8 @@ def short_validation_results(results: dict[str, Any], context: int = 1) -> dict[
     def last_line(error: str) -> str:
         plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", error)
         lines = [ln.strip() for ln in plain.splitlines() if ln.strip()]
-        return lines[-1] if lines else ""
+        # wrapped, so that the dialog needs no sideways scrolling
+        return textwrap.fill(lines[-1], width, break_long_words=False, break_on_hyphens=False) if lines else ""
 
     short: dict[str, Any] = {}
     for kind, cells in results.items():

@@ -15,6 +15,7 @@ from conftest import ROOT
 
 import course_utils
 from course_utils.publish.edition import (
+    JUPYTERLAB_PLUGINS_OFF,
     LAB_PLUGINS_OFF,
     MARKER,
     SERVER_EXTENSIONS_OFF,
@@ -183,7 +184,7 @@ def test_cli_writes_the_edition_and_explains_errors(tmp_path):
 
 def test_student_lab_settings_switch_off_instructor_pages(edition):
     page = json.loads((edition / ".jupyter" / "labconfig" / "page_config.json").read_text())
-    assert page == {"disabledExtensions": dict.fromkeys(LAB_PLUGINS_OFF, True)}
+    assert page == {"disabledExtensions": dict.fromkeys((*LAB_PLUGINS_OFF, *JUPYTERLAB_PLUGINS_OFF), True)}
     # the ids are nbgrader's real plugin ids (read from its installed Lab extension, not from our list)
     import nbgrader
 
@@ -192,6 +193,11 @@ def test_student_lab_settings_switch_off_instructor_pages(edition):
                                                                  for p in static.glob("*.js"))))
     assert set(LAB_PLUGINS_OFF) <= shipped
     assert "@jupyter/nbgrader:validate-assignment" in shipped - set(LAB_PLUGINS_OFF)
+    import jupyterlab
+
+    lab_static = Path(jupyterlab.__file__).parent.parent.parent.parent.parent / "share" / "jupyter" / "lab" / "static"
+    core = " ".join(p.read_text(errors="replace") for p in lab_static.glob("*.js"))
+    assert all(plugin in core for plugin in JUPYTERLAB_PLUGINS_OFF)
     server = json.loads((edition / ".jupyter" / "jupyter_server_config.json").read_text())
     off = server["ServerApp"]["jpserver_extensions"]
     assert off == dict.fromkeys(SERVER_EXTENSIONS_OFF, False)

@@ -34,7 +34,11 @@ INSTRUCTOR_MODULES = ("grader", "publish", "grading.py")
 #: the Lab plugins and server extensions of nbgrader that a student must not see (instructor pages, and
 #: the exchange, which this course does not use: students submit through their LMS)
 LAB_PLUGINS_OFF = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
-                   "@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:course-list")
+                   "@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:course-list",
+                   "@jupyter/nbgrader:menu")
+#: JupyterLab's own plugins that get in a student's way: the first-run "get notified about Jupyter news?"
+#: pop-up, which covers the notebook's corner
+JUPYTERLAB_PLUGINS_OFF = ("@jupyterlab/apputils-extension:announcements",)
 SERVER_EXTENSIONS_OFF = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.assignment_list",
                          "nbgrader.server_extensions.course_list")
 STUDENT_DESCRIPTION = ("Helpers for the notebooks of an open deep-learning course: offline datasets, gradient "
@@ -204,7 +208,8 @@ def _jupyter_config(dest: Path) -> None:
     lab = dest / ".jupyter" / "labconfig"
     lab.mkdir(parents=True)
     (lab / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": dict.fromkeys(LAB_PLUGINS_OFF, True)}, indent=2) + "\n")
+        json.dumps({"disabledExtensions": dict.fromkeys((*LAB_PLUGINS_OFF, *JUPYTERLAB_PLUGINS_OFF), True)},
+                   indent=2) + "\n")
     (dest / ".jupyter" / "jupyter_server_config.json").write_text(
         json.dumps({"ServerApp": {"jpserver_extensions": dict.fromkeys(SERVER_EXTENSIONS_OFF, False)}},
                    indent=2) + "\n")
