@@ -55,15 +55,16 @@ grade: install
 	$(VENV)/bin/course-grade autograde $(A)
 
 # Run every cell of an assignment and list every failing test (what the Validate button does):
-# make validate A=01_perceptron_xor (your copy in work/ when there is one, else the release)
+# make validate A=01_perceptron_xor (a copy in work/assignments/ when there is one, else the release)
 validate: install
-	@test -n "$(A)" || (echo "usage: make validate A=01_perceptron_xor" && exit 2)
-	$(VENV)/bin/nbgrader validate $(firstword $(wildcard work/$(A)/$(A).ipynb) assignments/$(A)/$(A).ipynb)
+	@test -d "assignments/$(A)" || { echo "usage: make validate A=NN_topic, one of: $(notdir $(wildcard assignments/*))"; exit 2; }
+	$(VENV)/bin/nbgrader validate $(firstword $(wildcard work/assignments/$(A)/$(A).ipynb) assignments/$(A)/$(A).ipynb)
 
 # The student edition, a separate repository tree without solutions, hidden tests or the grader:
-# make student-edition DIR=../course-student [REPO=https://github.com/OWNER/NAME]
+# make student-edition DIR=../course-student [REPO=https://github.com/OWNER/NAME] (default: pyproject.toml's
+# [project.urls] "Student edition")
 student-edition: install
-	@test -n "$(DIR)" || (echo "usage: make student-edition DIR=../course-student [REPO=https://github.com/OWNER/NAME]" && exit 2)
+	@test -n "$(DIR)" || { echo "usage: make student-edition DIR=../course-student [REPO=https://github.com/OWNER/NAME]"; exit 2; }
 	$(PY) -m course_utils.publish edition "$(DIR)" $(if $(REPO),--repo "$(REPO)",)
 
 # The course website in _site/ (OUT=...), built offline from a student edition in a temporary folder:

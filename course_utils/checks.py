@@ -241,14 +241,15 @@ def enable_friendly_errors() -> bool:
     return True
 
 
-def short_validation_results(results: dict[str, Any], context: int = 1, width: int = 88) -> dict[str, Any]:
+def short_validation_results(results: dict[str, Any], context: int = 1, width: int = 100) -> dict[str, Any]:
     """Shorten nbgrader's validation results for a student's eyes (the course's ``nbgrader_config.py``).
 
     nbgrader's Validate lists each failing cell with its whole source, which on a blank notebook is a
     dialog thousands of pixels tall. This keeps the first ``context`` non-empty lines of each cell's
     source (a test cell's first line names its exercise) with a count of the lines left out, and the
-    last non-empty line of each error, which says what failed (the "exercise not attempted" line, or the
-    check that differs), wrapped at ``width`` characters. The input is not changed.
+    exception's own message from each error (at most four lines from its ``SomeError:`` line: the
+    "exercise not attempted" line, or the check that differs with its tolerance and hint), wrapped at
+    ``width`` characters. The input is not changed.
     """
     import html
     import re
@@ -263,9 +264,14 @@ def short_validation_results(results: dict[str, Any], context: int = 1, width: i
 
     def last_line(error: str) -> str:
         plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", error)
-        lines = [ln.strip() for ln in plain.splitlines() if ln.strip()]
+        lines = [ln.rstrip() for ln in plain.splitlines() if ln.strip()]
+        # the exception's own message: from its last "SomeError: ..." line on (a check's message names the
+        # quantity and what differs on its first line, then tolerances and hints), at most four lines
+        starts = [i for i, ln in enumerate(lines) if re.match(r"\s*[A-Za-z_][\w.]*(Error|Exception|Warning)\b", ln)]
+        kept = lines[starts[-1]:] if starts else lines[-1:]
+        kept = [ln.strip() for ln in kept][:4]
         # wrapped, so that the dialog needs no sideways scrolling
-        return textwrap.fill(lines[-1], width, break_long_words=False, break_on_hyphens=False) if lines else ""
+        return "\n".join(textwrap.fill(ln, width, break_long_words=False, break_on_hyphens=False) for ln in kept)
 
     short: dict[str, Any] = {}
     for kind, cells in results.items():

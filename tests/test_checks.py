@@ -393,3 +393,10 @@ def test_short_validation_results_keeps_the_first_line_and_the_errors_last():
     assert results["failed"][0]["source"].endswith("(1,))"), "the input was changed"
     assert short_validation_results({"failed": [{"source": "x", "raw_error": "a < b", "error": ""}]}
                                     )["failed"][0]["error"] == "a &lt; b"
+    # a check's message spans lines: what differs first, then the tolerance and the hint; all are kept
+    multi = ("Traceback\n  File y\n\x1b[0;31mCheckError\x1b[0m: w differs at index (2,): got 1, expected 0\n"
+             "largest absolute error 1 at index (2,) (tolerance: 1e-08)\nhint: the bias moves too")
+    assert short_validation_results({"failed": [{"source": "x", "raw_error": multi, "error": ""}]}
+                                    )["failed"][0]["raw_error"].splitlines() == [
+        "CheckError: w differs at index (2,): got 1, expected 0",
+        "largest absolute error 1 at index (2,) (tolerance: 1e-08)", "hint: the bias moves too"]

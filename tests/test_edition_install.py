@@ -11,6 +11,7 @@ checks before anything else.
 from __future__ import annotations
 
 import json
+import os
 import site
 import subprocess
 import sys
@@ -20,7 +21,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from course_utils.publish.edition import build_edition, complete_notebook, topics
+import course_utils
+from course_utils.publish.edition import build_edition, complete_notebook, student_repo_url, topics
 
 RUNNER = textwrap.dedent('''
     import json, re, sys
@@ -56,7 +58,7 @@ RUNNER = textwrap.dedent('''
 def installed(tmp_path_factory):
     """(edition folder, the new environment's python)"""
     tmp = tmp_path_factory.mktemp("fresh")
-    edition = build_edition(ROOT, tmp / "student")
+    edition = build_edition(ROOT, tmp / "student", allow_dirty=True)
     venv = tmp / "venv"
     # without its own pip and setuptools (3.11 bundles a setuptools too old for PEP 639 licences): the
     # lent ones build and install the edition into this environment
@@ -93,7 +95,7 @@ def test_every_lecture_and_assignment_runs_from_the_edition_alone(installed, tmp
     assert Path(executable).parent == python.parent, "the kernel is not the new environment's python"
     assert Path(module).is_relative_to(python.parent.parent), f"course_utils came from {module}"
     assert (no_grader, no_grading) == ("True", "True"), "the grader is importable in the student's install"
-    assert repo == "https://github.com/open-deep-learning-course/course"
+    assert repo == student_repo_url(ROOT) != course_utils.COURSE_REPO_URL
     results = report["notebooks"]
     for nb in [*lectures, *done]:
         assert results[str(nb)] == {"errors": [], "stderr": []}, nb.name
@@ -105,17 +107,20 @@ def test_every_lecture_and_assignment_runs_from_the_edition_alone(installed, tmp
 
 
 def test_validate_in_a_terminal_is_short_and_exact(installed, tmp_path):
-    # what `make validate A=...` runs, with the edition's nbgrader_config.py (the short messages)
+    # what `make validate A=...` and Lab's terminal run: the edition's Makefile puts .jupyter/ (with its
+    # nbgrader_config.py, the short messages) on JUPYTER_CONFIG_PATH; run from work/, where Lab's
+    # terminal opens
     edition, python = installed
     name = "01_perceptron_xor"
     blank = edition / "assignments" / name / f"{name}.ipynb"
     done = complete_notebook(blank, ROOT / "solutions" / name / f"{name}.ipynb",
-                             edition / "work" / name / f"{name}.ipynb")
-    ok = subprocess.run([str(python), "-m", "nbgrader", "validate", str(done)], cwd=edition, capture_output=True,
-                        text=True, timeout=600)
+                             edition / "work" / "assignments" / name / f"{name}.ipynb")
+    env = {**os.environ, "JUPYTER_CONFIG_PATH": str(edition / ".jupyter")}
+    ok = subprocess.run([str(python), "-m", "nbgrader", "validate", str(done)], cwd=edition / "work",
+                        capture_output=True, text=True, timeout=600, env=env)
     assert "Success! Your notebook passes all the tests." in ok.stdout, ok.stdout + ok.stderr
-    bad = subprocess.run([str(python), "-m", "nbgrader", "validate", str(blank)], cwd=edition, capture_output=True,
-                         text=True, timeout=600)
+    bad = subprocess.run([str(python), "-m", "nbgrader", "validate", str(blank)], cwd=edition / "work",
+                         capture_output=True, text=True, timeout=600, env=env)
     out = bad.stdout
     n_tests = sum(1 for c in json.loads(blank.read_text())["cells"]
                   if c["metadata"].get("nbgrader", {}).get("grade") and c["cell_type"] == "code")

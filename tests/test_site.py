@@ -45,7 +45,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     from course_utils.publish.site import build_site
 
     tmp = tmp_path_factory.mktemp("site")
-    edition = build_edition(ROOT, tmp / "edition", repo_url=STUDENT_REPO)
+    edition = build_edition(ROOT, tmp / "edition", repo_url=STUDENT_REPO, allow_dirty=True)
     site = build_site(edition, tmp / "site")
     return edition, site
 

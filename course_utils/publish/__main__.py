@@ -15,11 +15,15 @@ def main(argv: list[str] | None = None) -> int:
     ed = sub.add_parser("edition", help="write the student edition (no solutions, hidden tests or grader)")
     ed.add_argument("dest", type=Path, help="an empty folder, or one holding a previous edition (.git is kept)")
     ed.add_argument("--repo", default=None,
-                    help="the student repository, https://github.com/OWNER/NAME (default: COURSE_REPO_URL)")
+                    help='the student repository, https://github.com/OWNER/NAME (default: [project.urls] '
+                         '"Student edition" of pyproject.toml)')
+    ed.add_argument("--branch", default="main", help="the student repository's branch for Colab links (main)")
+    ed.add_argument("--allow-dirty", action="store_true",
+                    help="build from uncommitted changes (to try an edition out, not to publish)")
     ed.add_argument("--root", type=Path, default=Path.cwd(), help="the instructor's repository (default: .)")
     args = parser.parse_args(argv)
     try:
-        dest = build_edition(args.root, args.dest, args.repo)
+        dest = build_edition(args.root, args.dest, args.repo, branch=args.branch, allow_dirty=args.allow_dirty)
     except EditionError as exc:
         print(f"student-edition: {exc}", file=sys.stderr)
         return 2

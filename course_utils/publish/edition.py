@@ -10,11 +10,18 @@ implementations and the grader. The student edition (public) holds only what a s
     course_utils/                         the student modules (no grader, no grading, no publish)
 
 Every "Open in Colab" link and the setup cells' install URL point to the student repository: one
-setting, ``repo_url`` (default: ``COURSE_REPO_URL`` of ``course_utils/__init__.py``). Building into a
-folder that holds a previous edition replaces it and keeps its ``.git``, so publishing an update is
-``make student-edition DIR=../course-student``, then commit and push there.
+setting, ``[project.urls] "Student edition"`` in the instructor's ``pyproject.toml`` (or ``repo_url``),
+which must not be the instructor's own repository (``COURSE_REPO_URL``, the one with the solutions).
 
-    python -m course_utils.publish edition DIR [--repo URL]
+What is copied is checked first: the releases must be what nbgrader generated (no outputs, every
+nbgrader checksum intact, so no filled-in solution cell), the copied paths must be committed (unless
+``allow_dirty``), ``course_utils`` holds only known modules, and nothing is a symbolic link. The edition is
+built in a temporary folder and then moved into place: a failed build changes nothing. Rebuilding into
+a folder that holds a previous edition replaces only the files that edition wrote (listed in its
+``.course-edition``) and keeps everything else (``.git``, ``.github/``, a student's ``work/`` or ``.venv``).
+Publishing an update is ``make student-edition DIR=../course-student``, then commit and push there.
+
+    python -m course_utils.publish edition DIR [--repo URL] [--branch main] [--allow-dirty]
 """
 from __future__ import annotations
 
@@ -22,6 +29,7 @@ import json
 import re
 import shutil
 import subprocess
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -31,6 +39,11 @@ TEMPLATES = Path(__file__).with_name("templates")
 MARKER = ".course-edition"
 #: course_utils modules that stay in the instructor's repository
 INSTRUCTOR_MODULES = ("grader", "publish", "grading.py")
+#: course_utils modules that students get; a module in neither list stops the build (decide where it goes)
+STUDENT_MODULES = ("__init__.py", "checks.py", "data.py", "gradcheck.py", "plotting.py", "runtime.py",
+                   "training.py", "texts")
+#: the paths of the instructor's repository that the edition copies (they must be committed)
+COPIED = ("lectures", "assignments", "course_utils", "tools", "LICENSE", "constraints.txt", "pyproject.toml")
 #: the Lab plugins and server extensions of nbgrader that a student must not see (instructor pages, and
 #: the exchange, which this course does not use: students submit through their LMS)
 LAB_PLUGINS_OFF = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
@@ -60,6 +73,25 @@ def course_repo_url(root: Path) -> str:
     return found[0]
 
 
+def student_repo_url(root: Path) -> str | None:
+    """The student repository named in the instructor's ``pyproject.toml`` (``[project.urls]``)."""
+    urls = tomllib.loads((root / "pyproject.toml").read_text())["project"].get("urls", {})
+    return urls.get("Student edition")
+
+
+def _check_repo(repo: str, instructor: str) -> str:
+    repo = repo.rstrip("/")
+    match = re.fullmatch(r"https://github\.com/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)", repo)
+    if not match or any(part in (".", "..") or part.endswith(".git") for part in match.groups()):
+        raise EditionError(f"the student repository must be https://github.com/OWNER/NAME (Colab opens GitHub "
+                           f"notebooks; no .git at the end); got {repo!r}")
+    if repo.lower() == instructor.rstrip("/").lower():
+        raise EditionError(f"{repo} is the instructor's repository (COURSE_REPO_URL), which holds the solutions: "
+                           "give the student repository (--repo, or [project.urls] \"Student edition\" in "
+                           "pyproject.toml)")
+    return repo
+
+
 def topics(root: Path) -> list[str]:
     """The ``NN_topic`` stems that have both a lecture and a release."""
     lectures = {p.stem for p in (root / "lectures").glob("[0-9][0-9]_*.ipynb")}
@@ -80,26 +112,102 @@ def _title(nb_path: Path) -> str:
     return nb_path.stem
 
 
-def _clear_destination(dest: Path) -> None:
-    if dest.exists() and not dest.is_dir():
-        raise EditionError(f"{dest} exists and is not a folder")
-    if dest.exists() and any(dest.iterdir()):
-        if not (dest / MARKER).is_file():
-            raise EditionError(f"{dest} is not empty and holds no {MARKER}: not overwriting it; give an empty "
-                               "folder, or one a previous `student-edition` wrote")
-        for child in dest.iterdir():
-            if child.name == ".git":  # the student repository's history stays
-                continue
-            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-    dest.mkdir(parents=True, exist_ok=True)
+def _previous_files(dest: Path) -> list[str] | None:
+    """The files a previous edition in ``dest`` wrote; None when ``dest`` holds something else."""
+    if not dest.exists() or all(child.name == ".git" for child in dest.iterdir()):
+        return []
+    marker = dest / MARKER
+    if not marker.is_file():
+        return None
+    return [line[len("file: "):] for line in marker.read_text().splitlines() if line.startswith("file: ")]
+
+
+def _install(built: Path, dest: Path, previous: list[str]) -> list[str]:
+    """Replace the previous edition's files in ``dest`` by the ``built`` ones; keep everything else."""
+    for rel in previous:
+        old = dest / rel
+        if old.is_file() or old.is_symlink():
+            old.unlink()
+    for rel in sorted({str(Path(p).parent) for p in previous}, key=len, reverse=True):
+        folder = dest / rel
+        while folder != dest and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+    written = []
+    for path in sorted(built.rglob("*")):
+        if path.is_file():
+            rel = path.relative_to(built)
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(path), dest / rel)
+            written.append(rel.as_posix())
+    return written
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _check_release(path: Path) -> None:
+    """A release notebook as nbgrader generated it: no outputs, and every cell that nbgrader checksums
+    (locked, solution and test cells) unchanged, so that no solution cell was filled in."""
+    import nbformat
+    from nbgrader.utils import compute_checksum
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.get("outputs") or cell.get("attachments"):
+            raise EditionError(f"{path}: a cell has outputs or attachments; regenerate it (make assignments)")
+        if meta.get("solution") and "checksum" not in meta:
+            raise EditionError(f"{path}: solution cell {meta.get('grade_id')} has no checksum")
+        if "checksum" in meta and compute_checksum(cell) != meta["checksum"]:
+            raise EditionError(f"{path}: cell {meta.get('grade_id')} differs from the release nbgrader "
+                               "generated (a solution filled in?); regenerate it (make assignments)")
+
+
+def _check_sources(root: Path, names: list[str], allow_dirty: bool) -> str:
+    """Refuse what must not be copied; return the source commit (with -dirty when allowed and dirty)."""
+    for path in [root / p for p in COPIED]:
+        for item in [path, *(path.rglob("*") if path.is_dir() else [])]:
+            if item.is_symlink():
+                raise EditionError(f"{item} is a symbolic link: the edition copies files only")
+    unknown = sorted(p.name for p in (root / "course_utils").iterdir()
+                     if p.name not in (*STUDENT_MODULES, *INSTRUCTOR_MODULES, "__pycache__"))
+    if unknown:
+        raise EditionError(f"course_utils/ holds {unknown}: add each to STUDENT_MODULES or INSTRUCTOR_MODULES "
+                           "in course_utils/publish/edition.py")
+    for name in names:
+        _check_release(root / "assignments" / name / f"{name}.ipynb")
+    commit = (_git(root, "rev-parse", "--short", "HEAD") or "unknown").strip()
+    copied = [p for p in COPIED if p != "course_utils"] + [f"course_utils/{m}" for m in STUDENT_MODULES]
+    status = _git(root, "status", "--porcelain", "--untracked-files=all", "--", *copied)
+    if status:
+        if not allow_dirty:
+            changed = [line[3:] for line in status.splitlines()][:8]
+            raise EditionError(f"uncommitted changes in what the edition copies: {changed}; commit them first "
+                               "(or pass --allow-dirty to try an edition out)")
+        commit += "-dirty"
+    return commit
 
 
 def colab_url(repo: str) -> str:
-    """Where Colab opens a GitHub repository's notebooks: ``colab_url(repo) + "/blob/main/PATH"``."""
+    """Where Colab opens a GitHub repository's notebooks: ``colab_url(repo) + "/blob/BRANCH/PATH"``."""
     return repo.replace("https://github.com/", "https://colab.research.google.com/github/", 1)
 
 
-def _rewrite_notebook(src: Path, out: Path, old: str, new: str) -> None:
+def _replace_repo(text: str, old: str, new: str, branch: str) -> str:
+    """``old``'s Colab links (to its main branch) and its address replaced by ``new``'s, whole names only."""
+    end = r"(?![A-Za-z0-9_.-])"
+    text = re.sub(re.escape(colab_url(old)) + end + "(/blob/main/)?",
+                  lambda m: colab_url(new) + (f"/blob/{branch}/" if m.group(1) else ""), text)
+    return re.sub(re.escape(old) + end, new, text)
+
+
+def _rewrite_notebook(src: Path, out: Path, old: str, new: str, branch: str = "main") -> None:
     """Copy a notebook with the repository ``old`` replaced by ``new`` in every cell (its address and its
     Colab address); nbgrader's checksums are redone so that `nbgrader validate` does not see a changed
     locked cell."""
@@ -107,8 +215,9 @@ def _rewrite_notebook(src: Path, out: Path, old: str, new: str) -> None:
 
     nb = nbformat.read(src, as_version=4)
     for cell in nb.cells:
-        if old in cell.source or colab_url(old) in cell.source:
-            cell.source = cell.source.replace(colab_url(old), colab_url(new)).replace(old, new)
+        source = _replace_repo(cell.source, old, new, branch)
+        if source != cell.source:
+            cell.source = source
             meta = cell.metadata.get("nbgrader", {})
             if "checksum" in meta:
                 from nbgrader.utils import compute_checksum
@@ -120,8 +229,13 @@ def _rewrite_notebook(src: Path, out: Path, old: str, new: str) -> None:
 
 def _course_utils(root: Path, dest: Path, old: str, new: str) -> None:
     src = root / "course_utils"
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", *INSTRUCTOR_MODULES)
-    shutil.copytree(src, dest / "course_utils", ignore=ignore)
+    for name in STUDENT_MODULES:
+        if (src / name).is_dir():
+            shutil.copytree(src / name, dest / "course_utils" / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            (dest / "course_utils").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src / name, dest / "course_utils" / name)
     init = dest / "course_utils" / "__init__.py"
     text = init.read_text()
     edits = [
@@ -192,8 +306,8 @@ def _environment(root: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _readme(root: Path, repo: str, names: list[str]) -> str:
-    colab = colab_url(repo) + "/blob/main"
+def _readme(root: Path, repo: str, names: list[str], branch: str = "main") -> str:
+    colab = colab_url(repo) + f"/blob/{branch}"
     rows = []
     for name in names:
         lecture, assignment = f"lectures/{name}.ipynb", f"assignments/{name}/{name}.ipynb"
@@ -210,70 +324,78 @@ def _jupyter_config(dest: Path) -> None:
     (lab / "page_config.json").write_text(
         json.dumps({"disabledExtensions": dict.fromkeys((*LAB_PLUGINS_OFF, *JUPYTERLAB_PLUGINS_OFF), True)},
                    indent=2) + "\n")
+    shutil.copy2(TEMPLATES / "nbgrader_config.py", dest / ".jupyter" / "nbgrader_config.py")
     (dest / ".jupyter" / "jupyter_server_config.json").write_text(
         json.dumps({"ServerApp": {"jpserver_extensions": dict.fromkeys(SERVER_EXTENSIONS_OFF, False)}},
                    indent=2) + "\n")
 
 
-def _source_commit(root: Path) -> str:
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return out.stdout.strip() or "unknown"
-
-
-def build_edition(root: str | Path, dest: str | Path, repo_url: str | None = None) -> Path:
+def build_edition(root: str | Path, dest: str | Path, repo_url: str | None = None, branch: str = "main",
+                  allow_dirty: bool = False) -> Path:
     """Write the student edition of the course at ``root`` into ``dest`` and return ``dest``.
 
     Args:
         root: the instructor's repository (lectures/, assignments/, course_utils/, ...).
-        dest: an empty or missing folder, or one holding a previous edition (its ``.git`` is kept).
-        repo_url: the student repository's address, for the Colab links and the setup cells' install
-            URL; default ``COURSE_REPO_URL``.
+        dest: a missing or empty folder (a `.git` alone counts as empty), or one holding a previous
+            edition, whose own files are replaced; nothing else in it is touched.
+        repo_url: the student repository, https://github.com/OWNER/NAME, for the Colab links and the
+            setup cells' install URL; default ``[project.urls] "Student edition"`` of pyproject.toml.
+        branch: the student repository's branch that Colab links open.
+        allow_dirty: build from uncommitted changes (to try an edition out; never to publish).
 
     Raises:
-        EditionError: ``dest`` holds something else, or the course is incomplete.
+        EditionError: nothing is written; the message says why (``dest`` holds something else or is
+            around the instructor's repository, no or a wrong student repository, a release that is not
+            nbgrader's, uncommitted changes, an unknown course_utils module, a missing file).
     """
     root, dest = Path(root).resolve(), Path(dest).resolve()
-    if dest == root or root in dest.parents:
-        raise EditionError("the edition must be written outside the instructor's repository")
+    if dest == root or root in dest.parents or dest in root.parents:
+        raise EditionError("the edition must be written outside the instructor's repository, and not into a "
+                           "folder that contains it")
     old = course_repo_url(root)
-    repo = (repo_url or old).rstrip("/")
-    if not re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", repo):
-        raise EditionError(f"repo_url must be https://github.com/OWNER/NAME (Colab opens GitHub notebooks); "
-                           f"got {repo!r}")
+    repo = repo_url or student_repo_url(root)
+    if not repo:
+        raise EditionError('no student repository: pass --repo https://github.com/OWNER/NAME, or set '
+                           '[project.urls] "Student edition" in pyproject.toml')
+    repo = _check_repo(repo, old)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_./-]*", branch) or ".." in branch:
+        raise EditionError(f"not a branch name: {branch!r}")
     names = topics(root)
-    _clear_destination(dest)
+    previous = _previous_files(dest)
+    if previous is None:
+        raise EditionError(f"{dest} is not empty and holds no {MARKER}: not overwriting it; give an empty "
+                           "folder, a fresh clone of the student repository, or a folder a previous "
+                           "`student-edition` wrote")
+    commit = _check_sources(root, names, allow_dirty)
 
-    for name in names:
-        _rewrite_notebook(root / "lectures" / f"{name}.ipynb", dest / "lectures" / f"{name}.ipynb", old, repo)
-        release = root / "assignments" / name
-        for path in sorted(release.rglob("*")):
-            if path.is_dir() or "__pycache__" in path.parts or ".ipynb_checkpoints" in path.parts:
-                continue
-            out = dest / "assignments" / name / path.relative_to(release)
-            if path.suffix == ".ipynb":
-                _rewrite_notebook(path, out, old, repo)
-            else:
-                out.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(path, out)
-
-    _course_utils(root, dest, old, repo)
-    (dest / "tools").mkdir()
-    shutil.copy2(root / "tools" / "install_torch.py", dest / "tools" / "install_torch.py")
-    for name in ("LICENSE", "constraints.txt"):
-        shutil.copy2(root / name, dest / name)
-    shutil.copy2(TEMPLATES / "Makefile", dest / "Makefile")
-    shutil.copy2(TEMPLATES / "nbgrader_config.py", dest / "nbgrader_config.py")
-    shutil.copy2(TEMPLATES / "gitignore", dest / ".gitignore")
-    _jupyter_config(dest)
-    (dest / "pyproject.toml").write_text(_pyproject(root, repo))
-    (dest / "environment.yml").write_text(_environment(root))
-    (dest / "README.md").write_text(_readme(root, repo, names))
-    (dest / MARKER).write_text(f"student edition of the course, built from commit {_source_commit(root)}\n"
-                               f"repository: {repo}\ntopics: {' '.join(names)}\n")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".edition-") as tmp:
+        built = Path(tmp)
+        try:
+            for name in names:
+                _rewrite_notebook(root / "lectures" / f"{name}.ipynb", built / "lectures" / f"{name}.ipynb",
+                                  old, repo, branch)
+                _rewrite_notebook(root / "assignments" / name / f"{name}.ipynb",
+                                  built / "assignments" / name / f"{name}.ipynb", old, repo, branch)
+            _course_utils(root, built, old, repo)
+            (built / "tools").mkdir()
+            shutil.copy2(root / "tools" / "install_torch.py", built / "tools" / "install_torch.py")
+            for name in ("LICENSE", "constraints.txt"):
+                shutil.copy2(root / name, built / name)
+            shutil.copy2(TEMPLATES / "Makefile", built / "Makefile")
+            shutil.copy2(TEMPLATES / "gitignore", built / ".gitignore")
+            _jupyter_config(built)
+            (built / "pyproject.toml").write_text(_pyproject(root, repo))
+            (built / "environment.yml").write_text(_environment(root))
+            (built / "README.md").write_text(_readme(root, repo, names, branch))
+        except OSError as exc:
+            raise EditionError(f"cannot build the edition: {exc}") from exc
+        dest.mkdir(exist_ok=True)
+        written = _install(built, dest, previous)
+    (dest / MARKER).write_text(
+        f"student edition of the course, built from commit {commit}\nrepository: {repo}\nbranch: {branch}\n"
+        f"topics: {' '.join(names)}\n# the files this edition wrote (a rebuild replaces these only)\n"
+        + "".join(f"file: {rel}\n" for rel in written))
     return dest
 
 

@@ -36,8 +36,8 @@ import pytest
 from .conftest import ROOT, free_port, missing
 
 ASSIGNMENT = "01_perceptron_xor"
-BLANK = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"  # the student's working copy, relative to work/
-COMPLETED = f"{ASSIGNMENT}/completed.ipynb"
+BLANK = f"assignments/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"  # the student's working copy, relative to work/
+COMPLETED = f"assignments/{ASSIGNMENT}/completed.ipynb"
 #: the edition's tracked notebooks as built: running and validating the student's copy must not change them
 RELEASED: dict[Path, bytes] = {}
 #: every wait is a guard against a hang, not a measure of speed
@@ -65,7 +65,7 @@ def edition(tmp_path_factory) -> Path:
 
     if shutil.which("make") is None:
         missing("`make` is not installed")
-    dest = build_edition(ROOT, tmp_path_factory.mktemp("edition") / "course-student")
+    dest = build_edition(ROOT, tmp_path_factory.mktemp("edition") / "course-student", allow_dirty=True)
     subprocess.run(["make", "--no-print-directory", "work"], cwd=dest, check=True, capture_output=True,
                    timeout=120)
     complete_notebook(dest / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",

@@ -49,7 +49,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from course_utils.publish.site import build_site
 
     tmp = tmp_path_factory.mktemp("site-browser")
-    edition = build_edition(ROOT, tmp / "edition", repo_url=STUDENT_REPO)
+    edition = build_edition(ROOT, tmp / "edition", repo_url=STUDENT_REPO, allow_dirty=True)
     return build_site(edition, tmp / "site")
 
 

@@ -1,12 +1,14 @@
-"""nbgrader settings for students: what `nbgrader validate` and Lab's Validate button use."""
-import os
+"""nbgrader settings for students: what `nbgrader validate` and Lab's Validate button use.
 
+It lives in .jupyter/, which the course's Makefile puts on JUPYTER_CONFIG_PATH (for `make lab`, Lab's
+terminals and `make validate`), so that it applies in whatever folder nbgrader runs.
+"""
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
-c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
-c.CourseDirectory.release_directory = "assignments"
 # Each cell may run this long while validating (every notebook runs in about a minute in all).
 c.Execute.timeout = 120
+# Lines of the terminal's report are cut at this width.
+c.Validator.width = 120
 
 # Validate lists every failing test cell. nbgrader would print each cell's whole source (on a blank
 # notebook, a dialog of thousands of pixels); the course shows the cell's first line and the error's
