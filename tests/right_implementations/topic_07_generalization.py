@@ -96,7 +96,7 @@ def adam_update(params, grads, state, lr, betas, eps):
     raise NotImplementedError("not used")
 
 
-def _moments(grads, state, betas):
+def _moments(grads, state, betas, eps):
     """Update state in place; return the bias-corrected direction of every parameter."""
     beta1, beta2 = betas
     state["step"] = state.get("step", 0) + 1
@@ -114,13 +114,13 @@ def _moments(grads, state, betas):
 
 def adamw_step(params, grads, state, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
     state = {} if state is None else state
-    direction = _moments(grads, state, betas)
+    direction = _moments(grads, state, betas, eps)
     return {k: params[k] - lr * (weight_decay * params[k] + direction[k]) for k in params}, state
 
 
 def adam_l2_step(params, grads, state, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
     state = {} if state is None else state
-    direction = _moments({k: grads[k] + weight_decay * params[k] for k in grads}, state, betas)
+    direction = _moments({k: grads[k] + weight_decay * params[k] for k in grads}, state, betas, eps)
     return {k: params[k] - lr * direction[k] for k in params}, state
 ''',
     }),
