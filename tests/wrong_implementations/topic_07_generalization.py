@@ -14,6 +14,9 @@ WRONG = [
       loses=("relu_interpolant_test",)),
     W("relu_net_without_output_bias", "relu_interpolant", 'return h @ params["w2"] + params["b2"]',
       'return h @ params["w2"]', loses=("relu_interpolant_test",)),
+    # caught only by the in-place check on a float64 x (a float32 x is converted to a copy first)
+    W("relu_net_output_written_into_x", "relu_interpolant", 'return h @ params["w2"] + params["b2"]',
+      'x[:] = h @ params["w2"] + params["b2"]\n    return x', loses=("relu_interpolant_test",)),
     W("relu_interpolant_slopes_not_differenced", "relu_interpolant",
       '"w2": np.concatenate([slopes[:1], np.diff(slopes)])', '"w2": slopes', loses=("relu_interpolant_test",)),
     # tent map
@@ -43,6 +46,9 @@ WRONG = [
     W("dropout_one_mask_per_row", "dropout", "keep = rng.random(x.shape) >= p",
       "keep = np.broadcast_to((rng.random(x.shape[:1]) >= p).reshape((-1,) + (1,) * (x.ndim - 1)), x.shape)",
       loses=("dropout_test",)),
+    # exactly round(p * size) entries dropped, chosen by a permutation: right fraction, no correlation, not independent
+    W("dropout_fixed_fraction_dropped", "dropout", "keep = rng.random(x.shape) >= p",
+      "keep = rng.permutation(x.size).reshape(x.shape) >= round(p * x.size)", loses=("dropout_test",)),
     W("dropout_in_place", "dropout", "    return x * mask, mask", "    x *= mask\n    return x, mask",
       loses=("dropout_test",)),
     # Adam
