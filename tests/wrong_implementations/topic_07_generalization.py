@@ -62,6 +62,10 @@ WRONG = [
       "    return adam_update(params, penalised, state, lr, betas, eps)",
       "decayed = {k: p * (1 - lr * weight_decay) for k, p in params.items()}\n"
       "    return adam_update(decayed, grads, state, lr, betas, eps)", loses=("adam_test",)),
+    W("adam_l2_gradient_updated_in_place", "adam",
+      "    penalised = {k: grads[k] + weight_decay * params[k] for k in params}\n",
+      "    for k in params:\n        grads[k] += weight_decay * params[k]\n    penalised = grads\n",
+      loses=("adam_test",)),
     W("adam_without_bias_correction", "adam",
       "(m[k] / (1 - beta1 ** t)) / (np.sqrt(v[k] / (1 - beta2 ** t)) + eps)", "m[k] / (np.sqrt(v[k]) + eps)",
       loses=("adam_test",)),
