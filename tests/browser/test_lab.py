@@ -311,6 +311,11 @@ def test_blank_assignment_run_all_stops_at_first_exercise_and_validate_fails(pag
     # the student worked on work/: the edition's tracked release is as built (a later `git pull` is clean)
     changed = [str(p) for p, data in RELEASED.items() if not p.is_file() or p.read_bytes() != data]
     assert RELEASED and not changed, changed
+    _record_and_check_console(page, lab, measured, screenshot_dir)
+
+
+def _record_and_check_console(page, lab, measured: dict, screenshot_dir) -> None:
+    """Write the step's measurements beside its screenshots, then fail on a console error of the course."""
     errors = course_errors(page, lab)
     measured["requests_to_other_hosts"] = sorted({url for url, _ in page.failed_requests
                                                   if not url.startswith(lab.base)})
@@ -348,13 +353,7 @@ def test_completed_assignment_runs_and_validate_passes(page, lab, screenshot_dir
     assert (result["title"], result["outcome"]) == ("Validation Results", ["validation-success"]), result
     assert "Success! Your notebook passes all the tests." in result["text"], result["text"]
     measured["validate_dialog"] = {k: v for k, v in result.items() if k != "text"}
-    errors = course_errors(page, lab)
-    measured["requests_to_other_hosts"] = sorted({url for url, _ in page.failed_requests
-                                                  if not url.startswith(lab.base)})
-    measured["console_errors_filtered"] = page.filtered_errors
-    print(json.dumps(measured, indent=1))
-    (screenshot_dir / "measurements.json").write_text(json.dumps(measured, indent=1))
-    assert errors == []
+    _record_and_check_console(page, lab, measured, screenshot_dir)
 
 
 def test_student_lab_has_no_instructor_or_exchange_pages(page, lab, screenshot_dir):
