@@ -273,3 +273,20 @@ def test_the_checker_never_sends_hidden_code_nor_shows_messages_written_on_hidde
     visible = _tiny_assignment("def double(x):\n    raise ValueError(f'visible {x!r}')", test)
     report = Checker(visible, timeout=30).grade(visible, tmp_path / "k", tmp_path / "s")
     assert "visible 1.0" in report.messages["answer_test"], report.messages
+
+
+def test_a_function_sent_as_code_is_not_an_input_changed_in_place():
+    # a test that checks its inputs are unchanged and passes the student's function a function (topic 07's
+    # relu_interpolant(f, ...)): the function is rebuilt in the kernel from source, so it never compares
+    # equal to what was sent, and must not count as changed; an array changed in place still does
+    import numpy as np
+
+    from course_utils.grader import agent, wire
+
+    sent = np.zeros(3)
+    request = {"args": {"t": "list", "v": [{"t": "code", "name": "f", "source": "def f(x):\n    return x\n"},
+                                           wire.encode(sent.copy()), wire.encode(sent.copy())]},
+               "kwargs": {"t": "dict", "v": []}}
+    changed = sent.copy()
+    changed[0] = 1.0
+    assert agent._after(request, [lambda x: x, sent.copy(), changed], {})["changed"] == [2]
