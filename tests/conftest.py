@@ -23,6 +23,15 @@ def load_benchmark(name: str):
     return module
 
 
+def free_port() -> int:
+    """A TCP port on localhost that nothing listens on now (the OS picks it)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def source_path(assignment: str) -> Path:
     return ROOT / "solutions" / assignment / f"{assignment}.ipynb"
 

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import http.server
 import importlib.util
-import socket
 import threading
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, free_port
 
 spec = importlib.util.spec_from_file_location("install_torch", ROOT / "tools" / "install_torch.py")
 install_torch = importlib.util.module_from_spec(spec)
@@ -61,7 +60,4 @@ def test_reachable_asks_a_real_server():
         assert install_torch.reachable(base + "/missing")  # it answers: a 404 is an answer
     finally:
         server.shutdown()
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
-    assert not install_torch.reachable(f"http://127.0.0.1:{closed}/whl/cpu", timeout=2)
+    assert not install_torch.reachable(f"http://127.0.0.1:{free_port()}/whl/cpu", timeout=2)  # nobody listens

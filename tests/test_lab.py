@@ -7,7 +7,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,17 +15,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, release_path, source_path
+from conftest import ROOT, free_port, release_path, source_path
 
 from course_utils import grading
 
 ASSIGNMENT = "01_perceptron_xor"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +30,7 @@ def lab(tmp_path_factory):
     grading.write_notebook(release, course / "work" / "blank.ipynb")
     grading.write_notebook(grading.fill_release(release, grading.read_notebook(source_path(ASSIGNMENT))),
                            course / "work" / "done.ipynb")
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     jupyter = Path(sys.executable).with_name("jupyter")
     # the Makefile's `make lab` runs `jupyter lab --notebook-dir=.` at the course root (as root: --allow-root)
     root_flag = ["--allow-root"] if os.geteuid() == 0 else []

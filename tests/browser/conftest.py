@@ -21,7 +21,6 @@ import http.server
 import os
 import re
 import shutil
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -61,11 +60,6 @@ def chromium_path() -> str | None:
     return found if os.access(found, os.X_OK) else None
 
 
-def free_port() -> int:
-    """A TCP port on localhost that nothing listens on now (the OS picks it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

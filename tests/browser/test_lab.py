@@ -32,8 +32,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
-from .conftest import ROOT, free_port, missing
+from .conftest import ROOT, missing
 
 ASSIGNMENT = "01_perceptron_xor"
 BLANK = f"assignments/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"  # the student's working copy, relative to work/
