@@ -487,3 +487,30 @@ ATTACKS += [
     Attack("forged_gradients", "06_autoencoders", FORGE_GRADIENTS, answers={"reparameterize": NUMPY_REPARAMETERIZE},
            gains={"reparameterize_test": 10.0}),
 ]
+
+# A function the checker passes to the student's function (relu_interpolant(f, ...)) is rebuilt in the kernel
+# from its source and not compared after the call (agent._after). The cheat rewrites that function's code to
+# zero, so that its all-zero network would interpolate it: the checker's reference uses its own f, so the
+# cheat scores what the same zero network scores without the rewrite.
+ZERO_INTERPOLANT = '''def relu_net(params, x):
+    x = np.asarray(x, dtype=np.float64)
+    return np.maximum(x[:, None] @ params["W1"] + params["b1"], 0.0) @ params["w2"] + params["b2"]
+
+
+def relu_interpolant(f, a, b, n_pieces):
+    return {"W1": np.ones((1, n_pieces)), "b1": np.zeros(n_pieces), "w2": np.zeros(n_pieces), "b2": 0.0}
+'''
+REWRITE_SENT_FUNCTION = '''_zero_interpolant = relu_interpolant
+def _zero(x):
+    return 0.0 * np.asarray(x, dtype=np.float64)
+def relu_interpolant(f, a, b, n_pieces):
+    try:
+        f.__code__ = _zero.__code__
+    except Exception:
+        pass
+    return _zero_interpolant(f, a, b, n_pieces)
+'''
+ATTACKS += [
+    Attack("rewrite_sent_function", "07_generalization", REWRITE_SENT_FUNCTION,
+           answers={"relu_interpolant": ZERO_INTERPOLANT}),
+]
