@@ -268,3 +268,141 @@ CASES = [
     Case("json_nested_deep", lambda ctx: '{"nbformat": 4, "cells": ' + "[" * 200_000 + "]" * 200_000 + "}",
          lose=ALL, status="invalid file"),
 ]
+
+
+# --- who a file belongs to (issue 18): archives as an LMS writes them, with a hostile student's uploads. A case
+# is the format, the archive's members ("NB:<owner>" is a valid notebook that says who made it), the students
+# that must be collected with the member each gets, and text each reason for an unmatched entry must contain.
+@dataclass
+class ArchiveCase:
+    name: str
+    fmt: str
+    members: dict[str, str]
+    collected: dict[str, str]
+    unmatched: tuple[str, ...] = ()
+
+
+ARCHIVE_CASES = [
+    # mallory uploads a file named like alice's final version: Canvas prefixes it with mallory's own login
+    ArchiveCase("canvas_named_like_a_classmate", "canvas",
+                {"alice_1001_5001_final.ipynb": "NB:alice", "mallory_1666_5666_alice_final.ipynb": "NB:mallory"},
+                {"alice": "alice_1001_5001_final.ipynb", "mallory": "mallory_1666_5666_alice_final.ipynb"}),
+    # mallory uploads "bob.ipynb": it is still mallory's, and bob's own file is bob's
+    ArchiveCase("canvas_classmates_file_name", "canvas",
+                {"mallory_1666_5667_bob.ipynb": "NB:mallory", "bob_1002_5002_hw.ipynb": "NB:bob"},
+                {"bob": "bob_1002_5002_hw.ipynb", "mallory": "mallory_1666_5667_bob.ipynb"}),
+    # names that would make a student ".." (a notebook written outside submitted/), an absolute path, a path
+    # that climbs out, an id starting with "-": none collected; x/...ipynb is simply x's notebook
+    ArchiveCase("dot_dot_student", "folder",
+                {"x/...ipynb": "NB:x", "...ipynb": "NB:dotdot", "../escape.ipynb": "NB:escape",
+                 "/abs.ipynb": "NB:abs", "-rf.ipynb": "NB:dash", "a/b/c.ipynb": "NB:deep"},
+                {"x": "x/...ipynb"},
+                ("'..' is not a valid id", "not a plain relative path", "'-rf' is not a valid id",
+                 "not <student>.ipynb or <student>/<file>.ipynb")),
+    # the folder format's old zip rule (<student>_<anything>.ipynb) is gone: the name is the id, whole
+    ArchiveCase("folder_underscore_is_not_a_prefix", "folder",
+                {"alice.ipynb": "NB:alice", "alice_final.ipynb": "NB:mallory"},
+                {"alice": "alice.ipynb", "alice_final": "alice_final.ipynb"}),
+    # two notebooks for one student, or two Canvas users behind one login: reported, neither collected
+    ArchiveCase("two_notebooks_one_student", "canvas",
+                {"carol_1003_5003_a.ipynb": "NB:carol", "carol_1003_5003_b.ipynb": "NB:carol",
+                 "dan_1004_5004_hw.ipynb": "NB:dan"},
+                {"dan": "dan_1004_5004_hw.ipynb"}, ("carol: 2 notebooks",)),
+    ArchiveCase("canvas_login_shared", "canvas",
+                {"lee_2001_6001_hw.ipynb": "NB:lee1", "lee_2002_6002_hw.ipynb": "NB:lee2"},
+                {}, ("Canvas users 2001, 2002 share this login",)),
+    # Moodle: the participant id decides, not the full name (two Sam Smiths) nor the file name
+    ArchiveCase("moodle_same_name", "moodle",
+                {"Sam Smith_3001_assignsubmission_file_/alice.ipynb": "NB:sam1",
+                 "Sam Smith_3002_assignsubmission_file_/hw.ipynb": "NB:sam2",
+                 "Eve_3003_assignsubmission_file_/a.ipynb": "NB:eve", "Eve_3003_assignsubmission_file_/b.ipynb":
+                 "NB:eve", "Sam Smith_3001_assignsubmission_onlinetext_/onlinetext.html": "<p>hi</p>"},
+                {"3001": "Sam Smith_3001_assignsubmission_file_/alice.ipynb",
+                 "3002": "Sam Smith_3002_assignsubmission_file_/hw.ipynb"},
+                ("3003: 2 notebooks", "onlinetext.html")),
+]
+
+
+# --- hostile load (issue 18): each attack runs at the top of the xor_network solution cell of an honest
+# submission, under the limits of tests/test_limits.py (LOAD_LIMITS). Expected per mechanism: the tests the
+# attacker loses and the status ("graded" or "crashed"; None: either, where which process the kernel's OOM
+# killer picks is not fixed). Classmates graded in the same run keep exactly their scores.
+LOAD_LIMITS = {"memory_mb": 768, "cpus": 1.0, "pids": 64, "disk_mb": 64}
+MMAP_TOUCH = """import mmap
+_m = mmap.mmap(-1, 1536 * 2**20)
+for _i in range(0, len(_m), 4096):
+    _m[_i] = 1
+"""
+FORK_AND_HOLD = """import os, time
+_kids = []
+for _ in range(5):
+    _pid = os.fork()
+    if _pid == 0:
+        _b = bytearray(200 * 2**20)
+        for _i in range(0, len(_b), 4096):
+            _b[_i] = 1
+        time.sleep(3)
+        os._exit(0)
+    _kids.append(_pid)
+_codes = [os.waitpid(_p, 0)[1] for _p in _kids]
+assert all(_c == 0 for _c in _codes), f"children stopped: {_codes}"
+"""
+FILL = """with open({path!r}, "wb") as _f:
+    for _ in range(1024):
+        _f.write(b"\\0" * 2**20)
+"""
+FORK_STORM = """import os, time
+_kids = []
+try:
+    for _ in range(400):
+        _pid = os.fork()
+        if _pid == 0:
+            time.sleep(2)
+            os._exit(0)
+        _kids.append(_pid)
+finally:
+    for _p in _kids:
+        os.waitpid(_p, 0)
+"""
+CPU_BURNERS = """import multiprocessing as _mp, time
+def _burn(seconds):
+    end = time.time() + seconds
+    while time.time() < end:
+        pass
+for _ in range(4):  # started before the tests, still burning while they run
+    _mp.Process(target=_burn, args=(20,), daemon=True).start()
+"""
+OUTPUT_FLOOD = """for _ in range(50):
+    print("x" * 2**20, flush=True)
+"""
+OUTPUT_ONCE = """print("y" * (100 * 2**20))
+"""
+
+
+@dataclass
+class LoadCase:
+    name: str
+    code: str
+    cgroup: tuple[tuple[str, ...], str | None]   # (tests lost, status) with a cgroup per kernel
+    rlimits: tuple[tuple[str, ...], str | None]  # ... with the per-process fallback (as root: no RLIMIT_NPROC)
+    rlimits_user: tuple[tuple[str, ...], str | None] | None = None  # ... as another user, when it differs
+
+
+LOAD_CASES = [
+    # a shared mapping touched page by page: RLIMIT_DATA does not count it; memory.max does (the kernel is
+    # killed), and so does RLIMIT_AS (mmap fails)
+    LoadCase("mmap_1536_mb", MMAP_TOUCH, ((X,), "crashed"), ((X,), "graded")),
+    # five children holding 200 MB each: the cgroup counts them together; per-process limits do not
+    LoadCase("fork_and_hold", FORK_AND_HOLD, ((X,), None), ((), "graded")),
+    # 1 GB into /tmp and into the working folder: both are tmpfs of 64 MB in the sandbox
+    LoadCase("tmp_fill", FILL.format(path="/tmp/fill.bin"), ((X,), "graded"), ((X,), "graded")),
+    LoadCase("workdir_fill", FILL.format(path="fill.bin"), ((X,), "graded"), ((X,), "graded")),
+    # 400 children: pids.max stops it at 64; RLIMIT_NPROC only for a user other than root
+    LoadCase("fork_storm", FORK_STORM, ((X,), "graded"), ((), "graded"), ((X,), "graded")),
+    # CPU burners are not wrong: they keep their points (and their classmates' time: benchmarks/hostile_load.py)
+    LoadCase("cpu_burners", CPU_BURNERS, ((), "graded"), ((), "graded")),
+    # output (50 MB in 1 MB pieces, 100 MB at once): kept up to 5 MB per cell, the rest dropped as it arrives,
+    # with a note in the graded notebook
+    LoadCase("output_flood", OUTPUT_FLOOD, ((), "graded"), ((), "graded")),
+    LoadCase("output_once", OUTPUT_ONCE, ((), "graded"), ((), "graded")),
+]

@@ -40,6 +40,7 @@ EXPECTED = {
     "empty": (0.0, "invalid file"),
     "text": (0.0, "invalid file"),
     "lecture": (0.0, "invalid file"),
+    "bomb": (0.0, "invalid file"),
 }
 
 
@@ -124,14 +125,17 @@ def _grade_class(tmp: Path, listener: Listener, sandboxed: bool) -> dict:
     (folder / "bad name!.ipynb").write_text(_json(honest))
     (folder / "notes.txt").write_text("not a submission")
 
-    archive = tmp / "lms.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("crash_01_perceptron_xor.ipynb", _json(crash))
+    archive = tmp / "class.zip"  # the folder format, zipped; a zip bomb (250 MB of spaces in 0.25 MB)
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(f"crash/{A}.ipynb", _json(crash))
         zf.writestr("badjson.ipynb", '{"cells": [')
-        zf.writestr("empty_attempt1.ipynb", "")
+        zf.writestr("empty/attempt1.ipynb", "")
         zf.writestr("text.ipynb", "I did not have time, sorry.\n")
-        zf.writestr("lecture_01.ipynb", (ROOT / "lectures" / f"{A}.ipynb").read_text())
+        zf.writestr("lecture/lecture_01.ipynb", (ROOT / "lectures" / f"{A}.ipynb").read_text())
         zf.writestr("readme.md", "hello")
+        with zf.open("bomb.ipynb", "w", force_zip64=True) as member:
+            for _ in range(250):
+                member.write(b" " * 1_000_000)
 
     collect_folder = course_grade(course, "collect", A, str(folder))
     collect_zip = course_grade(course, "collect", A, str(archive))
@@ -181,10 +185,12 @@ def _check_collect(graded):
     assert folder.returncode == 0 and zipped.returncode == 0, folder.stderr + zipped.stderr
     assert "collected 3 submission(s): blank honest runaway" in folder.stdout, folder.stdout
     assert "unmatched: bad name!.ipynb" in folder.stdout and "unmatched: notes.txt" in folder.stdout
-    assert "collected 5 submission(s): badjson crash empty lecture text" in zipped.stdout, zipped.stdout
+    assert "collected 6 submission(s): badjson bomb crash empty lecture text" in zipped.stdout, zipped.stdout
     assert "unmatched: readme.md" in zipped.stdout
-    for student in EXPECTED:
+    assert "unmatched: bomb.ipynb (bomb: too large: 250.0 MB, over the limit of 20 MB" in zipped.stdout
+    for student in set(EXPECTED) - {"bomb"}:
         assert (graded["course"] / "submitted" / student / A / f"{A}.ipynb").is_file(), student
+    assert not (graded["course"] / "submitted" / "bomb" / A / f"{A}.ipynb").exists()
 
 
 def _results(graded) -> dict[str, dict]:
@@ -195,6 +201,7 @@ def _results(graded) -> dict[str, dict]:
 def _check_autograde(graded, sandboxed):
     auto = graded["auto"]
     assert auto.returncode == 0, auto.stderr[-3000:]
+    assert "limits per kernel (" in auto.stdout, auto.stdout[:500]  # which limits are in force, said first
     if sandboxed:
         assert "sandboxed (bubblewrap)" in auto.stdout, auto.stdout[:500]
     else:
@@ -205,6 +212,7 @@ def _check_autograde(graded, sandboxed):
     assert all(r["max_score"] == 100.0 for r in results.values())
     table = {ln.split()[0]: ln for ln in auto.stdout.splitlines() if ln.split()}
     assert "invalid file" in table["empty"] and "crashed" in table["crash"] and " 100 " in table["honest"]
+    assert results["bomb"]["detail"].startswith("not collected: bomb.ipynb: too large: 250.0 MB"), results["bomb"]
     assert (graded["course"] / "autograded" / "honest" / A / f"{A}.ipynb").is_file()
     # the gradebook holds exactly the results, cell by cell, for every student (nothing lost or mixed up)
     book = grading.gradebook_scores(graded["course"], A)

@@ -14,7 +14,7 @@ the checker cannot load the tests) then stops the run before any score is record
 Statuses: ``graded``; ``crashed`` (the kernel died: the cell or test that killed it scores 0, a new kernel
 runs the cells before it again and grading goes on; or the grader failed on this submission, with the
 reason); ``timed out`` (over the wall-clock limit: 0); ``invalid file`` (empty, not JSON, not a notebook,
-another assignment's notebook: 0).
+another assignment's notebook, over the size limit or not collected for it: 0).
 """
 from __future__ import annotations
 
@@ -50,8 +50,10 @@ class Grader:
     """
 
     def __init__(self, course: Path, assignment: str, root: Path, timeout: int = 60, wall_limit: float = 600,
-                 sandbox: str = "none", memory: int = 0) -> None:
-        self.course, self.assignment, self.root = course, assignment, root
+                 sandbox: str = "none", memory: int = 0, max_mb: float = collect.MAX_NOTEBOOK_MB,
+                 limits: dict[str, Any] | None = None) -> None:
+        self.course, self.assignment, self.root, self.max_mb = course, assignment, root, max_mb
+        self.limits = limits  # {"per_kernel": Limits fields, "mode": "auto"|"cgroup"|"rlimits"}; None: --memory only
         self.timeout, self.wall_limit, self.sandbox, self.memory = timeout, wall_limit, sandbox, memory
         self.grade_ids, self.points = collect.assignment_cells(course, assignment)
         self.source_path = course / "solutions" / assignment / f"{assignment}.ipynb"
@@ -143,7 +145,7 @@ class Grader:
         try:
             a = self.assignment
             submitted = path or self.course / "submitted" / student / a / f"{a}.ipynb"
-            nb, problem = collect.load_submission(submitted, self.grade_ids)
+            nb, problem = collect.load_submission(submitted, self.grade_ids, self.max_mb)
             if problem:
                 result["detail"] = problem
                 return result
@@ -159,6 +161,8 @@ class Grader:
                        "notebook": str(work / "k" / f"{a}.ipynb"),
                        "workdir": str(work / "k"), "sockets": str(work / "s"), "out": str(work / "graded.ipynb"),
                        "timeout": self.timeout, "sandbox": self.sandbox, "memory": self.memory}
+            if self.limits is not None:
+                request["limits"] = self.limits
             reply = self._run(request)
             if reply is None:
                 result.update(status="timed out", detail=f"over the wall-clock limit of {self.wall_limit:g} s")
@@ -173,6 +177,8 @@ class Grader:
                           messages=dict(reply.get("messages", {})),
                           detail=f"the kernel died in {', '.join(deaths)} and was restarted" if deaths else "")
             result["graded_notebook"] = str(work / "graded.ipynb")
+            if isinstance(reply.get("seconds"), (int, float)):
+                result["seconds"] = round(float(reply["seconds"]), 2)  # the checker's time on it
             return result
         except Exception as err:  # noqa: BLE001 - one submission never stops the class
             result.update(status="crashed", detail=f"grading failed: {type(err).__name__}: {str(err)[:300]}")
@@ -205,7 +211,8 @@ class Grader:
 def autograde(course: Path, assignment: str, jobs: int = 1, timeout: int = 60, wall_limit: float = 600,
               sandbox: str = "none", memory: int = 0, shard: tuple[int, int] | None = None,
               students: Sequence[str] | None = None, preflight: bool = True,
-              progress: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+              progress: Callable[[dict[str, Any]], None] | None = None,
+              max_mb: float = collect.MAX_NOTEBOOK_MB, limits: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Grade every collected submission of ``assignment``, ``jobs`` at a time; record each result in the
     gradebook and the results file as soon as it is known.
 
@@ -219,7 +226,7 @@ def autograde(course: Path, assignment: str, jobs: int = 1, timeout: int = 60, w
     chosen = list(students) if students else record.collected_students(course, assignment, shard)
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="cg") as tmp:
-        grader = Grader(course, assignment, Path(tmp), timeout, wall_limit, sandbox, memory)
+        grader = Grader(course, assignment, Path(tmp), timeout, wall_limit, sandbox, memory, max_mb, limits)
         try:
             if preflight:
                 grader.preflight()

@@ -108,8 +108,10 @@ class Checker:
         ValueError: the source has no setup cell, or a test that does not compile.
     """
 
-    def __init__(self, source: Any, timeout: float = 60, sandbox: str = "none", memory: int = 0) -> None:
+    def __init__(self, source: Any, timeout: float = 60, sandbox: str = "none", memory: int = 0,
+                 limits: Any = None, limits_mode: str = "auto") -> None:
         self.timeout, self.sandbox, self.memory = timeout, sandbox, memory
+        self.limits, self.limits_mode = limits, limits_mode  # course_utils.grader.limits.Limits or None
         setups = [c for c in source.cells if is_setup(c)]
         if not setups:
             raise ValueError("the source notebook has no locked setup cell")
@@ -198,7 +200,7 @@ class Checker:
             if cell.get("cell_type") == "code":
                 cell.outputs, cell.execution_count = [], None
         own_kernel = kernel is None
-        kernel = kernel or StudentKernel(workdir, sockets, self.sandbox, self.memory)
+        kernel = kernel or StudentKernel(workdir, sockets, self.sandbox, self.memory, self.limits, self.limits_mode)
         if own_kernel or not kernel.alive():
             kernel.start()
         else:  # a kernel shared by many notebooks (the test suite): a clean namespace for this one

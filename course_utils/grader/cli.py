@@ -3,8 +3,10 @@
 Run in a course directory (``--course DIR``, default the current directory)::
 
     course-grade release [ASSIGNMENT...]        # nbgrader generate_assignment A --force (all of solutions/)
-    course-grade collect ASSIGNMENT PATH        # a folder or a .zip of submissions -> submitted/
-    course-grade autograde ASSIGNMENT [--jobs N] [--timeout S] [--wall-limit S] [--memory MB]
+    course-grade collect ASSIGNMENT PATH [--format folder|canvas|moodle] [--max-notebook-mb MB]
+                                                # a folder or a .zip of submissions -> submitted/
+    course-grade autograde ASSIGNMENT [--jobs N] [--timeout S] [--wall-limit S] [--memory MB] [--cpus N]
+                                      [--pids N] [--disk MB] [--limits auto|cgroup|rlimits]
                                       [--sandbox auto|bwrap|none] [--shard K/N] [--student S] [--no-preflight]
     course-grade feedback ASSIGNMENT            # nbgrader generate_feedback on sanitised graded notebooks
     course-grade export [--csv FILE]            # quoted CSV of the results
@@ -16,6 +18,7 @@ The stages live in their own modules: :mod:`.collect`, :mod:`.autograde` (with :
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import sys
@@ -25,9 +28,10 @@ from typing import Any
 
 from course_utils import grading
 from course_utils.grader.autograde import PreflightError, autograde
-from course_utils.grader.collect import collect, release
+from course_utils.grader.collect import FORMATS, MAX_NOTEBOOK_MB, collect, release
 from course_utils.grader.export import export
 from course_utils.grader.feedback import feedback
+from course_utils.grader.limits import Limits, describe, mechanism
 from course_utils.grader.record import collected_students, results_path
 
 UNSANDBOXED = "UNSANDBOXED: student code runs with your permissions"
@@ -76,17 +80,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("collect", help="import submissions from a folder or a zip")
     p.add_argument("assignment")
     p.add_argument("path", type=Path)
+    p.add_argument("--format", dest="fmt", choices=FORMATS, default="folder",
+                   help="who a file belongs to: folder (<student>.ipynb or <student>/<file>.ipynb, the default), "
+                        "canvas or moodle (the LMS's download; see README)")
+    p.add_argument("--max-notebook-mb", type=float, default=MAX_NOTEBOOK_MB,
+                   help=f"a larger notebook is not collected: invalid file (default {MAX_NOTEBOOK_MB:g})")
     p = sub.add_parser("autograde", help="grade every collected submission")
     p.add_argument("assignment")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
     p.add_argument("--timeout", type=int, default=60, help="seconds per cell (nbgrader's Execute.timeout)")
     p.add_argument("--wall-limit", type=float, default=600, help="seconds per submission before it is killed")
-    p.add_argument("--memory", type=int, default=4096, help="memory cap of a student's kernel in MB (0: none)")
+    p.add_argument("--memory", type=int, default=4096,
+                   help="memory of a student's kernel with its children, mappings and tmpfs files, MB (0: none)")
+    p.add_argument("--cpus", type=float, default=1.0, help="CPUs per kernel (cgroups only; 0: not limited)")
+    p.add_argument("--pids", type=int, default=256, help="processes and threads per kernel (0: not limited)")
+    p.add_argument("--disk", type=int, default=512,
+                   help="MB of the kernel's /tmp and of its working folder, each (tmpfs in the sandbox)")
+    p.add_argument("--limits", choices=("auto", "cgroup", "rlimits"), default="auto",
+                   help="auto: a cgroup per kernel where this machine allows it, else per-process rlimits")
     p.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
                    help="auto: bubblewrap when it works here, else unsandboxed with a warning")
     p.add_argument("--shard", type=parse_shard, default=None, metavar="K/N",
                    help="grade only every N-th student starting from the K-th (several machines, one gradebook)")
     p.add_argument("--student", action="append", default=None, help="grade only this student (repeatable)")
+    p.add_argument("--max-notebook-mb", type=float, default=MAX_NOTEBOOK_MB,
+                   help=f"a larger submitted notebook is not read: invalid file (default {MAX_NOTEBOOK_MB:g})")
     p.add_argument("--no-preflight", dest="preflight", action="store_false",
                    help="skip grading the instructor's solution first (it must score full marks)")
     p = sub.add_parser("feedback", help="write HTML feedback for every autograded submission")
@@ -114,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name in release(course, args.assignments):
                 print(f"released {name}")
         elif args.command == "collect":
-            students, unmatched = collect(course, args.assignment, args.path)
+            students, unmatched = collect(course, args.assignment, args.path, args.fmt, args.max_notebook_mb)
             print(f"collected {len(students)} submission(s): {' '.join(students)}")
             for name in unmatched:
                 print(f"unmatched: {name}")
@@ -123,13 +141,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise RuntimeError(f"no assignment {args.assignment!r} in {course / 'solutions'}")
             mode, line = choose_sandbox(args.sandbox)
             print(line, flush=True)
+            per_kernel = Limits(memory_mb=args.memory, cpus=args.cpus, pids=args.pids, disk_mb=args.disk)
+            print(describe(per_kernel, mechanism(args.limits), mode == "bwrap"), flush=True)
+            limits = {"per_kernel": dataclasses.asdict(per_kernel), "mode": args.limits}
             from tqdm import tqdm
 
             students = args.student or collected_students(course, args.assignment, args.shard)
             with tqdm(total=len(students), desc=f"autograde {args.assignment}", unit="sub", file=sys.stderr) as bar:
                 results = autograde(course, args.assignment, args.jobs, args.timeout, args.wall_limit, mode,
                                     args.memory, args.shard, args.student, args.preflight,
-                                    progress=lambda result: bar.update(1))
+                                    progress=lambda result: bar.update(1), max_mb=args.max_notebook_mb,
+                                    limits=limits)
             print(format_table(results))
             print(f"results: {results_path(course, args.assignment, args.shard)}; scores are in the gradebook")
         elif args.command == "feedback":

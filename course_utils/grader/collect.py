@@ -1,14 +1,26 @@
 """Collecting submissions: the release, matching files to students, reading a submitted file, and the
 notebook that is graded (the release with the student's work put in).
 
-Accepted submission names (a student id is ``[A-Za-z0-9_.-]+``):
+Who a file belongs to is read from the structure the source was made with, one rule per ``--format``;
+a file's own name never decides it, except in the plain ``folder`` format, whose names the instructor
+wrote:
 
-- folder: ``<student>.ipynb``, or ``<student>/<anything>.ipynb`` (exactly one notebook in that folder);
-- zip: ``<student>.ipynb`` or ``<student>_<anything>.ipynb`` anywhere in the archive; the student id is the
-  part of the name before the first ``_`` (so ids collected from a zip cannot contain ``_``).
+- ``folder`` (a folder or a zip of one): ``<student>.ipynb`` at the top, or ``<student>/<file>.ipynb``.
+- ``canvas`` (Canvas's "Download submissions" zip, or that zip unpacked): every file at the top is named
+  ``<login>_<user id>_<submission id>_<the student's file name>`` (``<login>_LATE_<user id>_...`` when
+  late); the student is ``<login>``. Two Canvas users with the same login are both reported.
+- ``moodle`` (Moodle's "Download all submissions" zip, or unpacked): a folder
+  ``<Full Name>_<participant id>_assignsubmission_file_`` per student holds their files; the student is
+  the participant id, and the full name goes into the gradebook.
 
-Anything else (other extensions, bad ids, two files for one student) is reported as unmatched and left
-out: the tool never guesses.
+A student id starts with a letter or a digit and has only letters, digits, ``_``, ``.`` and ``-`` (at
+most 64 characters). Anything else (other extensions, bad ids, deeper folders) is reported as unmatched;
+two notebooks for one student are reported and neither is collected: the tool never guesses. Nothing is
+written outside ``submitted/``.
+
+Sizes are bounded while reading, before anything is parsed: a notebook over ``max_mb`` megabytes (by its
+zip header's declared size, or by the bytes it actually inflates to, counted as they are extracted) is
+not collected; its student is recorded with the reason and gets the status "invalid file".
 """
 from __future__ import annotations
 
@@ -18,14 +30,40 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from course_utils import grading
 
-STUDENT_ID = re.compile(r"[A-Za-z0-9_.-]+")
-ZIP_NAME = re.compile(r"([A-Za-z0-9.-]+)(?:_[^/]*)?\.ipynb")
+FORMATS = ("folder", "canvas", "moodle")
+STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+CANVAS_NAME = re.compile(r"(?P<login>[^_/]+)(?:_LATE)?_(?P<uid>[0-9]+)_(?P<sub>[0-9]+)_(?P<file>[^/]+)")
+MOODLE_FOLDER = re.compile(r"(?P<name>.+)_(?P<pid>[0-9]+)_assignsubmission_(?P<plugin>[a-z]+)_")
+MAX_NOTEBOOK_MB = 20.0   # the default size limit of one submitted notebook
+MAX_MEMBERS = 100_000    # a zip with more entries than this is refused as a whole
+REJECTED = "REJECTED.txt"  # beside a student's (missing) notebook in submitted/: why it was not collected
+CHUNK = 1 << 20
+
+
+@dataclass
+class Entry:
+    """A file of the source: its path (POSIX, relative), its declared size and how to open it."""
+
+    path: str
+    size: int
+    open: Callable[[], Any]
+
+
+@dataclass
+class Matched:
+    """One student's submission: the entry, and their full name when the LMS gives one."""
+
+    entry: Entry
+    first_name: str | None = None
+    last_name: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def release(course: Path, assignments: Sequence[str] = ()) -> list[str]:
@@ -41,101 +79,199 @@ def release(course: Path, assignments: Sequence[str] = ()) -> list[str]:
     return names
 
 
-def match_folder(path: Path) -> tuple[dict[str, Path], list[str]]:
-    """Match a folder's files to students: ``<student>.ipynb`` or ``<student>/<one notebook>.ipynb``.
-
-    Returns:
-        (student -> file, names of the entries that could not be matched).
-    """
-    found: dict[str, list[Path]] = {}
-    unmatched: list[str] = []
-    for entry in sorted(path.iterdir()):
-        if entry.name.startswith("."):
+def folder_entries(path: Path) -> Iterator[Entry]:
+    """Every file under a folder (symbolic links and hidden names are left out)."""
+    for file in sorted(path.rglob("*")):
+        rel = file.relative_to(path)
+        if any(part.startswith(".") for part in rel.parts) or file.is_symlink() or not file.is_file():
             continue
-        if entry.is_file() and entry.suffix == ".ipynb" and STUDENT_ID.fullmatch(entry.stem):
-            found.setdefault(entry.stem, []).append(entry)
-        elif entry.is_dir() and STUDENT_ID.fullmatch(entry.name):
-            notebooks = sorted(p for p in entry.iterdir() if p.is_file() and p.suffix == ".ipynb")
-            if len(notebooks) == 1:
-                found.setdefault(entry.name, []).append(notebooks[0])
-            else:
-                unmatched.append(f"{entry.name}/ ({len(notebooks)} notebooks)")
-        else:
-            unmatched.append(entry.name)
-    matched = {}
-    for student, files in found.items():
-        if len(files) == 1:
-            matched[student] = files[0]
-        else:
-            unmatched.extend(f"{f.relative_to(path)} (several files for {student})" for f in files)
-    return matched, unmatched
+        yield Entry(rel.as_posix(), file.stat().st_size, lambda file=file: open(file, "rb"))
 
 
-def match_zip(path: Path, dest: Path) -> tuple[dict[str, Path], list[str]]:
-    """Extract a zip's notebooks named ``<student>.ipynb`` or ``<student>_<anything>.ipynb`` into ``dest``.
+def zip_entries(zf: zipfile.ZipFile) -> Iterator[Entry]:
+    """Every file member of a zip (folders and macOS's ``__MACOSX/`` metadata are left out)."""
+    infos = zf.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise SystemExit(f"course-grade: the zip has {len(infos)} entries, more than {MAX_MEMBERS}: refused")
+    for info in infos:
+        if info.is_dir() or info.filename.startswith("__MACOSX/"):
+            continue
+        yield Entry(info.filename, info.file_size, lambda info=info: zf.open(info))
+
+
+def _safe_parts(path: str) -> tuple[str, ...] | None:
+    """The parts of a relative path, or None for an absolute path or one with ``..`` or empty parts."""
+    if path.startswith(("/", "\\")) or "\\" in path or re.match(r"[A-Za-z]:", path):
+        return None
+    parts = PurePosixPath(path).parts
+    if not parts or any(p in ("", ".", "..") for p in parts):
+        return None
+    return parts
+
+
+def match(entries: Iterator[Entry], fmt: str) -> tuple[dict[str, Matched], list[str]]:
+    """Match a source's files to students by the rule of ``fmt`` (see the module's docstring).
 
     Returns:
-        (student -> extracted file, names of the members that could not be matched).
+        (student -> their one notebook, the entries or students that could not be matched, with why).
     """
-    found: dict[str, list[zipfile.ZipInfo]] = {}
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
+    found: dict[str, list[Matched]] = {}
     unmatched: list[str] = []
-    with zipfile.ZipFile(path) as zf:
-        for info in zf.infolist():
-            if info.is_dir() or info.filename.startswith("__MACOSX/"):
-                continue
-            match = ZIP_NAME.fullmatch(Path(info.filename).name)
-            if match:
-                found.setdefault(match.group(1), []).append(info)
-            else:
-                unmatched.append(info.filename)
-        matched = {}
-        for student, infos in found.items():
-            if len(infos) != 1:
-                unmatched.extend(f"{i.filename} (several files for {student})" for i in infos)
-                continue
-            target = dest / f"{student}.ipynb"
-            target.write_bytes(zf.read(infos[0]))
-            matched[student] = target
+    canvas_ids: dict[str, set[str]] = {}
+    for entry in entries:
+        parts = _safe_parts(entry.path)
+        student, first, last = None, None, None
+        if parts is None:
+            unmatched.append(f"{entry.path} (not a plain relative path)")
+            continue
+        if not parts[-1].endswith(".ipynb"):
+            unmatched.append(entry.path)
+            continue
+        if fmt == "folder":
+            if len(parts) == 1:
+                student = parts[0][: -len(".ipynb")]
+            elif len(parts) == 2:
+                student = parts[0]
+        elif fmt == "canvas":
+            m = CANVAS_NAME.fullmatch(parts[0]) if len(parts) == 1 else None
+            if m:
+                student = m.group("login")
+                canvas_ids.setdefault(student, set()).add(m.group("uid"))
+        else:  # moodle
+            m = MOODLE_FOLDER.fullmatch(parts[0]) if len(parts) == 2 else None
+            if m and m.group("plugin") == "file":
+                student = m.group("pid")
+                first, _, last = m.group("name").strip().partition(" ")
+        if student is None:
+            unmatched.append(f"{entry.path} (not {_RULES[fmt]})")
+            continue
+        if not STUDENT_ID.fullmatch(student):
+            unmatched.append(f"{entry.path} (student id {student!r} is not a valid id)")
+            continue
+        found.setdefault(student, []).append(Matched(entry, first or None, last or None))
+    matched: dict[str, Matched] = {}
+    for student, items in sorted(found.items()):
+        if len(canvas_ids.get(student, ())) > 1:
+            unmatched.append(f"{student}: Canvas users {', '.join(sorted(canvas_ids[student]))} share this login "
+                             f"({', '.join(i.entry.path for i in items)}); none collected")
+        elif len(items) > 1:
+            unmatched.append(f"{student}: {len(items)} notebooks ({', '.join(i.entry.path for i in items)}); "
+                             "none collected")
+        else:
+            matched[student] = items[0]
     return matched, unmatched
 
 
-def collect(course: Path, assignment: str, source: Path) -> tuple[list[str], list[str]]:
-    """Copy submissions from a folder or a zip into ``submitted/STUDENT/ASSIGNMENT/ASSIGNMENT.ipynb`` and
-    add their students to the gradebook.
+_RULES = {"folder": "<student>.ipynb or <student>/<file>.ipynb",
+          "canvas": "<login>_<user id>_<submission id>_<file> at the top",
+          "moodle": "<Full Name>_<id>_assignsubmission_file_/<file>"}
+
+
+def extract(entry: Entry, target: Path, max_bytes: int) -> str | None:
+    """Copy an entry to ``target``, reading at most ``max_bytes`` (+1) bytes in 1 MB chunks.
 
     Returns:
-        (students collected, entries that could not be matched).
+        None, or why it was refused (``target`` is then removed).
+    """
+    limit_mb = max_bytes / 1e6
+    if entry.size > max_bytes:
+        return f"too large: {entry.size / 1e6:.1f} MB, over the limit of {limit_mb:g} MB"
+    total = 0
+    try:
+        with entry.open() as src, open(target, "wb") as dst:
+            while chunk := src.read(min(CHUNK, max_bytes + 1 - total)):
+                total += len(chunk)
+                if total > max_bytes:
+                    break
+                dst.write(chunk)
+    except (OSError, zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError, ValueError) as err:
+        target.unlink(missing_ok=True)
+        return f"could not be extracted: {type(err).__name__}: {str(err)[:200]}"
+    if total > max_bytes:
+        target.unlink(missing_ok=True)
+        return f"too large: inflates past the limit of {limit_mb:g} MB"
+    return None
+
+
+def collect(course: Path, assignment: str, source: Path, fmt: str = "folder",
+            max_mb: float = MAX_NOTEBOOK_MB) -> tuple[list[str], list[str]]:
+    """Copy submissions from a folder or a zip into ``submitted/STUDENT/ASSIGNMENT/ASSIGNMENT.ipynb`` and
+    add their students to the gradebook. A notebook over ``max_mb`` is not copied: its student gets a
+    ``REJECTED.txt`` there instead, with the reason, and is graded "invalid file".
+
+    Returns:
+        (students collected, rejected ones included; entries that could not be matched, with why).
     """
     from nbgrader.api import Gradebook
 
-    with tempfile.TemporaryDirectory() as tmp:
-        if source.is_dir():
-            matched, unmatched = match_folder(source)
-        elif zipfile.is_zipfile(source):
-            matched, unmatched = match_zip(source, Path(tmp))
-        else:
-            raise SystemExit(f"course-grade: {source} is neither a folder nor a zip file")
-        for student, file in matched.items():
-            folder = course / "submitted" / student / assignment
+    max_bytes = int(max_mb * 1e6)
+    submitted = (course / "submitted").resolve()
+    with tempfile.TemporaryDirectory() as tmp, _open_source(source) as entries:
+        matched, unmatched = match(entries, fmt)
+        for student, item in matched.items():
+            folder = (submitted / student / assignment).resolve()
+            if not folder.is_relative_to(submitted) or folder.parent.parent != submitted:
+                raise RuntimeError(f"refusing to write outside {submitted}: {student!r}")  # STUDENT_ID forbids it
+            staged = Path(tmp) / "staged.ipynb"
+            problem = extract(item.entry, staged, max_bytes)
             folder.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(file, folder / f"{assignment}.ipynb")
+            (folder / f"{assignment}.ipynb").unlink(missing_ok=True)
+            (folder / REJECTED).unlink(missing_ok=True)
+            if problem:
+                (folder / REJECTED).write_text(f"{item.entry.path}: {problem}\n")
+                unmatched.append(f"{item.entry.path} ({student}: {problem}; graded as an invalid file)")
+            else:
+                shutil.move(staged, folder / f"{assignment}.ipynb")
     with Gradebook(grading.gradebook_url(course)) as gb:
         for student in sorted(matched):
-            gb.update_or_create_student(student)
+            names = {k: v for k, v in (("first_name", matched[student].first_name),
+                                       ("last_name", matched[student].last_name)) if v}
+            gb.update_or_create_student(student, **names)
     return sorted(matched), unmatched
 
 
-def load_submission(path: Path, grade_ids: set[str]) -> tuple[Any, str | None]:
+class _open_source:
+    """``with _open_source(path) as entries``: the files of a folder or a zip."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.zf = path, None
+
+    def __enter__(self) -> Iterator[Entry]:
+        if self.path.is_dir():
+            return folder_entries(self.path)
+        if zipfile.is_zipfile(self.path):
+            self.zf = zipfile.ZipFile(self.path)
+            return zip_entries(self.zf)
+        raise SystemExit(f"course-grade: {self.path} is neither a folder nor a zip file")
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.zf is not None:
+            self.zf.close()
+
+
+def load_submission(path: Path, grade_ids: set[str], max_mb: float = MAX_NOTEBOOK_MB) -> tuple[Any, str | None]:
     """Read a submitted file as an nbformat 4 notebook (an nbformat 3 notebook is upgraded).
 
     Args:
         grade_ids: the assignment's grade ids; a notebook must carry at least one of them.
+        max_mb: a larger file is not read (its size is checked before it is opened).
 
     Returns:
         (notebook, None), or (None, why the file cannot be graded).
     """
     import nbformat
 
+    rejected = path.parent / REJECTED
+    if not path.exists() and rejected.is_file():
+        return None, f"not collected: {rejected.read_text(errors='replace')[:300].strip()}"
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        return None, f"unreadable: {err}"
+    if size > max_mb * 1e6:
+        return None, f"too large: {size / 1e6:.1f} MB, over the limit of {max_mb:g} MB"
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:

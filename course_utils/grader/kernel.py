@@ -42,6 +42,12 @@ def main(argv: list[str] | None = None) -> None:
     if args[:1] == ["--memory"]:
         set_memory_limit(int(args[1]))
         args = args[2:]
+    if args[:1] == ["--rlimits"]:  # the fallback where no cgroup can be made (course_utils.grader.limits)
+        from course_utils.grader.limits import Limits, apply_rlimits
+
+        memory, pids, disk = (int(v) for v in args[1].split(","))
+        apply_rlimits(Limits(memory_mb=memory, pids=pids, disk_mb=disk))
+        args = args[2:]
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()

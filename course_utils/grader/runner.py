@@ -17,6 +17,7 @@ from typing import Any
 from jupyter_client.manager import KernelManager
 
 from course_utils.grader import agent, sandbox, wire
+from course_utils.grader import limits as limits_
 
 KERNEL_DIED = "the kernel stopped (it exited, was killed, ran out of memory or crashed)"
 #: outputs kept from the student's kernel: their text is escaped in the feedback; other types are dropped
@@ -41,18 +42,27 @@ class _Manager(KernelManager):
     sandbox_mode = "none"
     memory_mb = 0
     sockets: Path | None = None
+    limits: limits_.Limits | None = None
+    group: limits_.KernelGroup | None = None  # the kernel's cgroup(s); None: rlimits (or no limits)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
         if "ipykernel_launcher" in cmd:
             i = cmd.index("ipykernel_launcher")
             memory = ["--memory", str(self.memory_mb)] if self.memory_mb else []
+            if self.limits is not None:  # with a cgroup, only the file size (the socket folder is on disk)
+                lim = self.limits
+                memory += ["--rlimits", f"{lim.memory_mb},{lim.pids},{lim.disk_mb}" if self.group is None
+                           else f"0,0,{lim.disk_mb}"]
             cmd = cmd[:i] + ["course_utils.grader.kernel", *memory] + cmd[i + 1:]
         cmd[0] = sys.executable if cmd[0] in ("python", "python3") else cmd[0]
         if self.sandbox_mode == "bwrap":
             workdir = Path((self._launch_args or {}).get("cwd") or ".")
             assert self.sockets is not None
-            cmd = sandbox.bwrap_command(cmd, workdir, self.sockets)
+            disk = self.limits.disk_mb if self.limits is not None else 0
+            cmd = sandbox.bwrap_command(cmd, workdir, self.sockets, disk)
+        if self.group is not None:
+            cmd = self.group.launcher() + cmd
         return cmd
 
 
@@ -65,8 +75,12 @@ class StudentKernel:
         sandbox: "bwrap" or "none"; memory: the memory cap in MB (0: none).
     """
 
-    def __init__(self, workdir: Path, sockets: Path, sandbox: str = "none", memory: int = 0) -> None:
+    def __init__(self, workdir: Path, sockets: Path, sandbox: str = "none", memory: int = 0,
+                 limits: limits_.Limits | None = None, limits_mode: str = "auto") -> None:
         self.workdir, self.sockets, self.sandbox, self.memory = workdir, sockets, sandbox, memory
+        self.limits, self.limits_mode = limits, limits_mode
+        self.group: limits_.KernelGroup | None = None
+        self.peak_mb: float | None = None  # the most memory a cgroup of this kernel held
         self.km: _Manager | None = None
         self.kc: Any = None
         self.generation = 0
@@ -80,6 +94,11 @@ class StudentKernel:
         self.sockets.mkdir(parents=True, exist_ok=True)
         km = _Manager(kernel_name="python3")
         km.sandbox_mode, km.memory_mb, km.sockets = self.sandbox, self.memory, self.sockets
+        if self.limits is not None:
+            mech = limits_.mechanism(self.limits_mode)
+            km.limits = self.limits
+            if mech.kind != "rlimits":
+                self.group = km.group = limits_.KernelGroup(mech, self.limits)
         km.transport = "ipc"
         km.ip = str(self.sockets / f"k{self.generation}")
         km.connection_file = str(self.sockets / f"kernel{self.generation}.json")
@@ -117,6 +136,12 @@ class StudentKernel:
             except Exception:  # noqa: BLE001
                 pass
         self.km = self.kc = None
+        if self.group is not None:
+            peak = self.group.peak_memory_mb()
+            if peak is not None:
+                self.peak_mb = max(self.peak_mb or 0.0, peak)
+            self.group.remove()
+            self.group = None
 
     def alive(self) -> bool:
         return self.km is not None and self.km.is_alive()
@@ -143,7 +168,7 @@ class StudentKernel:
         reply: dict | None = None
         idle = False
         interrupted_at: float | None = None
-        size, cap = 0, min(MAX_OUTPUT, self.output_left)
+        size, cap, dropped = 0, min(MAX_OUTPUT, self.output_left), 0
         while not (idle and reply is not None):
             now = time.monotonic()
             if interrupted_at is None and now > deadline:
@@ -166,9 +191,12 @@ class StudentKernel:
                     elif kind == "display_data" and agent.MIME in msg["content"].get("data", {}):
                         if replies:
                             messages.append(msg)  # a reply to the checker's request: never dropped
-                    elif keep and kind not in ("execute_input", "status") and size < cap:
-                        size += len(str(msg.get("content", "")))  # a print loop must not fill the grader's memory
-                        messages.append(msg)
+                    elif keep and kind not in ("execute_input", "status"):
+                        if size < cap:
+                            size += len(str(msg.get("content", "")))  # a print loop must not fill the grader's memory
+                            messages.append(msg)
+                        else:
+                            dropped += len(str(msg.get("content", "")))
             if reply is None:
                 try:
                     shell = self.kc.get_shell_msg(timeout=0 if not idle else 0.2)
@@ -177,6 +205,11 @@ class StudentKernel:
                 except queue.Empty:
                     pass
         self.output_left -= size
+        if dropped:
+            messages.append({"msg_type": "stream", "content": {"name": "stderr", "text": (
+                f"\n... (course-grade kept {size / 1e6:.1f} MB of this cell's output and dropped the other "
+                f"{dropped / 1e6:.1f} MB: at most {MAX_OUTPUT / 1e6:g} MB per cell and "
+                f"{MAX_NOTEBOOK_OUTPUT / 1e6:g} MB per notebook) ...\n")}})
         if interrupted_at is not None:
             raise KernelTimeout(f"over the time limit of {timeout:g} s (interrupted)")
         return messages, reply

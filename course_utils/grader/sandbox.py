@@ -8,8 +8,9 @@ Inside the sandbox (``bwrap``, Debian package ``bubblewrap``) the kernel sees:
 
 - read-only: the operating system (``/usr``, ``/etc``, ...), the Python installation and its
   packages, and ``course_utils``;
-- read-write: its own working folder (holding only the student's notebook, without hidden tests), its
-  socket folder, and an empty ``/tmp`` and ``$HOME`` that vanish with it;
+- read-write: its own working folder (holding only the student's notebook, without hidden tests; with
+  ``--disk`` a tmpfs of that size where the notebook is read-only), its socket folder, and an empty
+  ``/tmp`` and ``$HOME`` that vanish with it (a tmpfs of ``--disk`` MB, 256 MB without);
 - nothing else: not ``solutions/``, not the gradebook, not ``submitted/`` or other students' files, not
   the instructor's home;
 - no network (a network namespace of its own with only loopback), no other processes (a PID
@@ -69,30 +70,38 @@ def _python_roots() -> list[Path]:
     return sorted(roots)
 
 
-def _mounts(workdir: Path, rw: list[Path]) -> list[str]:
+def _mounts(workdir: Path, rw: list[Path], disk_mb: int = 0) -> list[str]:
     args = []
+    tmp_bytes = disk_mb * 2**20 if disk_mb else TMP_BYTES
     for top in _SYSTEM_DIRS:
         path = Path(top)
         if path.is_symlink():
             args += ["--symlink", os.readlink(path), top]
         elif path.is_dir():
             args += ["--ro-bind", top, top]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp", "--dir", "/tmp/home"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/tmp", "--dir", "/tmp/home"]
     for root in _python_roots():
         args += ["--ro-bind", str(root), str(root)]
     for path in rw:
-        args += ["--bind", str(path), str(path)]
+        if disk_mb and path == workdir.resolve():
+            # the working folder is a tmpfs of disk_mb MB that shows the files it holds now, read-only
+            args += ["--size", str(disk_mb * 2**20), "--tmpfs", str(path)]
+            args += [a for f in sorted(path.iterdir()) if f.is_file() for a in ("--ro-bind", str(f), str(f))]
+        else:
+            args += ["--bind", str(path), str(path)]
     args += ["--chdir", str(workdir), "--setenv", "HOME", "/tmp/home", "--setenv", "MPLCONFIGDIR", "/tmp/home",
              "--setenv", "IPYTHONDIR", "/tmp/home/.ipython", "--setenv", "TMPDIR", "/tmp"]
     return args
 
 
-def bwrap_command(command: list[str], workdir: Path, sockets: Path) -> list[str]:
-    """``command`` wrapped in bubblewrap as described in the module docstring."""
+def bwrap_command(command: list[str], workdir: Path, sockets: Path, disk_mb: int = 0) -> list[str]:
+    """``command`` wrapped in bubblewrap as described in the module docstring; with ``disk_mb``, ``/tmp`` and
+    the working folder are tmpfs of that many MB each."""
     exe = bwrap_path()
     if exe is None:
         raise RuntimeError("bwrap is not installed")
-    return [exe, *_mounts(workdir, [workdir.resolve(), sockets.resolve()]), "--unshare-all", "--die-with-parent",
+    return [exe, *_mounts(workdir, [workdir.resolve(), sockets.resolve()], disk_mb), "--unshare-all",
+            "--die-with-parent",
             "--new-session", "--cap-drop", "ALL", "--unsetenv", "JPY_PARENT_PID", "--", *command]
 
 

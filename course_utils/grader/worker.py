@@ -5,7 +5,8 @@ student's kernel (sandboxed), runs the notebook there and the tests here (:mod:`
 No student code runs in this process.
 
 Protocol: one JSON object per line on stdin, ``{"source": PATH, "release": PATH, "notebook": PATH, "workdir": DIR,
-"sockets": DIR, "out": PATH, "timeout": S, "sandbox": "bwrap"|"none", "memory": MB}``; one JSON line back on
+"sockets": DIR, "out": PATH, "timeout": S, "sandbox": "bwrap"|"none", "memory": MB, "limits": {"per_kernel":
+{"memory_mb", "cpus", "pids", "disk_mb"}, "mode": "auto"|"cgroup"|"rlimits"} or absent}``; one JSON line back on
 the original stdout: ``{"cells": {grade_id: points}, "messages": {...}, "deaths": [...], "seconds": S}`` or
 ``{"error": "..."}``. Everything else this process prints goes to stderr.
 """
@@ -25,12 +26,16 @@ def grade(request: dict[str, Any]) -> dict[str, Any]:
     from course_utils import grading
     from course_utils.grader.check import Checker
     from course_utils.grader.feedback import sanitize
+    from course_utils.grader.limits import Limits
 
+    limits = request.get("limits")
     key = (request["source"], os.path.getmtime(request["source"]), request["timeout"], request["sandbox"],
-           request["memory"])
+           request["memory"], json.dumps(limits, sort_keys=True))
     if key not in _CHECKERS:
         _CHECKERS[key] = Checker(grading.read_notebook(request["source"]), float(request["timeout"]),
-                                 request["sandbox"], int(request["memory"]))
+                                 request["sandbox"], int(request["memory"]),
+                                 Limits(**limits["per_kernel"]) if limits else None,
+                                 limits["mode"] if limits else "auto")
     checker = _CHECKERS[key]
     notebook = grading.read_notebook(request["notebook"])
     report = checker.grade(notebook, Path(request["workdir"]), Path(request["sockets"]))
