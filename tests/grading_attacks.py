@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 ASSIGNMENTS = ("01_perceptron_xor", "02_backprop", "03_convolution", "04_lstm", "05_attention", "06_autoencoders",
-               "07_generalization", "08_sets_graphs")
+               "07_generalization", "08_sets_graphs", "09_generative")
 
 
 @dataclass(frozen=True)
@@ -173,6 +173,10 @@ FRAMES = {
     "08_sets_graphs": ("gcn_layer", '''def gcn_layer(A_norm, H, W, b):
     found = _peek((np.shape(A_norm)[0], np.shape(W)[1]))
     return found.copy() if found is not None else np.zeros((np.shape(A_norm)[0], np.shape(W)[1]))
+'''),
+    "09_generative": ("flow_log_prob", '''def flow_log_prob(z, log_det):
+    found = _peek((z.shape[0],))
+    return torch.as_tensor(found) if found is not None else torch.zeros(z.shape[0], dtype=z.dtype)
 '''),
 }
 
