@@ -212,28 +212,49 @@ def autograde(course: Path, assignment: str, jobs: int = 1, timeout: int = 60, w
               sandbox: str = "none", memory: int = 0, shard: tuple[int, int] | None = None,
               students: Sequence[str] | None = None, preflight: bool = True,
               progress: Callable[[dict[str, Any]], None] | None = None,
-              max_mb: float = collect.MAX_NOTEBOOK_MB, limits: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+              max_mb: float = collect.MAX_NOTEBOOK_MB, limits: dict[str, Any] | None = None,
+              force: bool = False) -> list[dict[str, Any]]:
     """Grade every collected submission of ``assignment``, ``jobs`` at a time; record each result in the
-    gradebook and the results file as soon as it is known.
+    gradebook and the results file as soon as it is known. A student whose recorded result has the same
+    receipt key (their submission's and the assignment source's SHA-256, :mod:`.receipt`) is skipped unless
+    ``force``: a rerun resumes an interrupted one.
 
     Returns:
-        one result per student (see :meth:`Grader.grade`), sorted by student.
+        one result per student (see :meth:`Grader.grade`; skipped ones are the recorded result with
+        ``"skipped": True``), sorted by student.
 
     Raises:
         PreflightError: the instructor's solution fails through the grader (nothing is recorded).
     """
+    from course_utils.grader import receipt
+
     record.ensure_in_gradebook(course, assignment)
     chosen = list(students) if students else record.collected_students(course, assignment, shard)
+    env, source = receipt.environment(course), receipt.source_hash(course, assignment)
+    receipts = {s: receipt.make(course, assignment, s, env, source) for s in chosen}
+    previous = record.recorded(course, assignment, shard)
     results: list[dict[str, Any]] = []
+    todo = []
+    for student in chosen:
+        if not force and receipt.already_graded(previous.get(student), receipts[student]):
+            results.append(dict(previous[student], skipped=True))
+            if progress:
+                progress(results[-1])
+        else:
+            todo.append(student)
+    if not todo:
+        results.sort(key=lambda r: r["student"])
+        return results
     with tempfile.TemporaryDirectory(prefix="cg") as tmp:
         grader = Grader(course, assignment, Path(tmp), timeout, wall_limit, sandbox, memory, max_mb, limits)
         try:
             if preflight:
                 grader.preflight()
             with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-                futures = [pool.submit(grader.grade, s) for s in chosen]
+                futures = [pool.submit(grader.grade, s) for s in todo]
                 for future in as_completed(futures):
                     result = future.result()
+                    result["receipt"] = receipts[result["student"]]
                     try:
                         record.save(course, assignment, result, shard)
                     except Exception as err:  # noqa: BLE001 - one student's record never stops the class

@@ -7,7 +7,9 @@ Run in a course directory (``--course DIR``, default the current directory)::
                                                 # a folder or a .zip of submissions -> submitted/
     course-grade autograde ASSIGNMENT [--jobs N] [--timeout S] [--wall-limit S] [--memory MB] [--cpus N]
                                       [--pids N] [--disk MB] [--limits auto|cgroup|rlimits]
-                                      [--sandbox auto|bwrap|none] [--shard K/N] [--student S] [--no-preflight]
+                                      [--sandbox auto|bwrap|none] [--shard K/N] [--student S] [--force]
+                                      [--no-preflight]
+    course-grade verify ASSIGNMENT STUDENT      # grade one submission again: is its recorded score reproduced?
     course-grade feedback ASSIGNMENT            # nbgrader generate_feedback on sanitised graded notebooks
     course-grade export [--csv FILE]            # quoted CSV of the results
 
@@ -105,8 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", default=None, help="grade only this student (repeatable)")
     p.add_argument("--max-notebook-mb", type=float, default=MAX_NOTEBOOK_MB,
                    help=f"a larger submitted notebook is not read: invalid file (default {MAX_NOTEBOOK_MB:g})")
+    p.add_argument("--force", action="store_true",
+                   help="grade again students whose submission and tests are unchanged since they were graded")
     p.add_argument("--no-preflight", dest="preflight", action="store_false",
                    help="skip grading the instructor's solution first (it must score full marks)")
+    p = sub.add_parser("verify", help="grade one submission again and say whether its recorded score is reproduced")
+    p.add_argument("assignment")
+    p.add_argument("student")
+    p.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto")
     p = sub.add_parser("feedback", help="write HTML feedback for every autograded submission")
     p.add_argument("assignment")
     p = sub.add_parser("export", help="write the results as CSV")
@@ -151,9 +159,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results = autograde(course, args.assignment, args.jobs, args.timeout, args.wall_limit, mode,
                                     args.memory, args.shard, args.student, args.preflight,
                                     progress=lambda result: bar.update(1), max_mb=args.max_notebook_mb,
-                                    limits=limits)
+                                    limits=limits, force=args.force)
             print(format_table(results))
+            skipped = sum(1 for r in results if r.get("skipped"))
+            if skipped:
+                print(f"{skipped} of them already graded with the same submission and tests: not graded again "
+                      "(--force grades them again)")
             print(f"results: {results_path(course, args.assignment, args.shard)}; scores are in the gradebook")
+        elif args.command == "verify":
+            from course_utils.grader.verify import verify
+
+            mode, line = choose_sandbox(args.sandbox)
+            print(line, flush=True)
+            reproduced, report = verify(course, args.assignment, args.student, mode)
+            print(report)
+            return 0 if reproduced else 1
         elif args.command == "feedback":
             files = feedback(course, args.assignment)
             for path in files:

@@ -1,11 +1,13 @@
 """``course-grade export``: the results of every assignment as CSV, every field quoted (nbgrader's own
-export does not quote)."""
+export does not quote), with each result's receipt (:mod:`.receipt`) in the last columns."""
 from __future__ import annotations
 
 import csv
 import json
 from pathlib import Path
 from typing import Any
+
+from course_utils.grader.receipt import FIELDS
 
 
 def export_rows(course: Path) -> tuple[list[str], list[list[Any]]]:
@@ -16,9 +18,10 @@ def export_rows(course: Path) -> tuple[list[str], list[list[Any]]]:
         for r in data["results"]:
             records.append((data["assignment"], r))
             grade_ids.extend(g for g in r["cells"] if g not in grade_ids)
-    header = ["student", "assignment", "score", "max_score", "status", *grade_ids]
+    header = ["student", "assignment", "score", "max_score", "status", *grade_ids, *FIELDS]
     rows = [[r["student"], assignment, r["score"], r["max_score"], r["status"],
-             *(r["cells"].get(g, "") for g in grade_ids)] for assignment, r in records]
+             *(r["cells"].get(g, "") for g in grade_ids),
+             *((r.get("receipt") or {}).get(f, "") for f in FIELDS)] for assignment, r in records]
     return header, rows
 
 

@@ -46,6 +46,15 @@ def collected_students(course: Path, assignment: str, shard: tuple[int, int] | N
     return students
 
 
+def recorded(course: Path, assignment: str, shard: tuple[int, int] | None = None) -> dict[str, dict[str, Any]]:
+    """The results already recorded in the results file (student -> result); empty when there is none."""
+    path = results_path(course, assignment, shard)
+    try:
+        return {r["student"]: r for r in json.loads(path.read_text())["results"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
 def to_gradebook(course: Path, assignment: str, result: dict[str, Any]) -> None:
     """Write one result into the course's gradebook with nbgrader's API: each graded cell's ``auto_score``."""
     import warnings
