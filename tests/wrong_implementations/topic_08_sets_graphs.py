@@ -182,4 +182,12 @@ WRONG = [
     W("wl_sorts_neighbour_lists_in_place", "wl", "    rounds = []\n",
       "    rounds = []\n    for g in graphs:\n        for neighbours in g:\n            neighbours.sort()\n",
       loses=("wl_test",)),
+    # networkx's own WL hashes, renumbered: the tests' oracle, not the student's refinement
+    W("wl_calls_networkx", "wl",
+      "    colors = [[0] * len(g) for g in graphs]                             # one colour for every node\n",
+      "    import networkx as nx\n    hashes = []\n    for g in graphs:\n        G = nx.Graph()\n"
+      "        G.add_nodes_from(range(len(g)))\n        G.add_edges_from((i, j) for i in range(len(g)) for j in g[i])\n"
+      "        hashes.append(nx.weisfeiler_lehman_subgraph_hashes(G, iterations=iterations))\n    table = {}\n"
+      "    return [[np.array([table.setdefault(h[i][r], len(table)) for i in range(len(h))]) for h in hashes]\n"
+      "            for r in range(iterations)]\n", loses=("wl_test",)),
 ]
