@@ -163,4 +163,8 @@ WRONG = [
       "return torch.cumprod(betas.neg_().add_(1.0), dim=0)", loses=("noise_schedule_test",)),
     W("q_sample_float64_for_float32_x0", "q_sample", "ab = alpha_bar[t].to(x0.dtype)", "ab = alpha_bar[t]",
       loses=("q_sample_test",), may_lose=("ddpm_loss_test",)),
+    W("js_divergence_returns_the_distance", "gan_theory", "return float(0.5 * kl_to_m(p) + 0.5 * kl_to_m(q))",
+      "return float(np.sqrt(0.5 * kl_to_m(p) + 0.5 * kl_to_m(q)))", loses=("gan_theory_test",)),
+    W("q_posterior_variance_of_the_first_example", "q_posterior", "variance = (1 - ab_prev) / (1 - ab) * beta",
+      "variance = ((1 - ab_prev) / (1 - ab) * beta)[:1]", loses=("q_posterior_test",)),
 ]
