@@ -283,14 +283,19 @@ class ArchiveCase:
 
 
 ARCHIVE_CASES = [
-    # mallory uploads a file named like alice's final version: Canvas prefixes it with mallory's own login
+    # mallory uploads a file named like alice's final version: Canvas prefixes it with mallory's own name and
+    # user id, and the user id (1666) is who she is
     ArchiveCase("canvas_named_like_a_classmate", "canvas",
                 {"alice_1001_5001_final.ipynb": "NB:alice", "mallory_1666_5666_alice_final.ipynb": "NB:mallory"},
-                {"alice": "alice_1001_5001_final.ipynb", "mallory": "mallory_1666_5666_alice_final.ipynb"}),
+                {"1001": "alice_1001_5001_final.ipynb", "1666": "mallory_1666_5666_alice_final.ipynb"}),
     # mallory uploads "bob.ipynb": it is still mallory's, and bob's own file is bob's
     ArchiveCase("canvas_classmates_file_name", "canvas",
                 {"mallory_1666_5667_bob.ipynb": "NB:mallory", "bob_1002_5002_hw.ipynb": "NB:bob"},
-                {"bob": "bob_1002_5002_hw.ipynb", "mallory": "mallory_1666_5667_bob.ipynb"}),
+                {"1002": "bob_1002_5002_hw.ipynb", "1666": "mallory_1666_5667_bob.ipynb"}),
+    # mallory renames herself "alice" in Canvas: her user id is still hers
+    ArchiveCase("canvas_renamed_like_a_classmate", "canvas",
+                {"alice_1001_5001_hw.ipynb": "NB:alice", "alice_1666_5668_hw.ipynb": "NB:mallory"},
+                {"1001": "alice_1001_5001_hw.ipynb", "1666": "alice_1666_5668_hw.ipynb"}),
     # names that would make a student ".." (a notebook written outside submitted/), an absolute path, a path
     # that climbs out, an id starting with "-": none collected; x/...ipynb is simply x's notebook
     ArchiveCase("dot_dot_student", "folder",
@@ -307,10 +312,13 @@ ARCHIVE_CASES = [
     ArchiveCase("two_notebooks_one_student", "canvas",
                 {"carol_1003_5003_a.ipynb": "NB:carol", "carol_1003_5003_b.ipynb": "NB:carol",
                  "dan_1004_5004_hw.ipynb": "NB:dan"},
-                {"dan": "dan_1004_5004_hw.ipynb"}, ("carol: 2 notebooks",)),
-    ArchiveCase("canvas_login_shared", "canvas",
-                {"lee_2001_6001_hw.ipynb": "NB:lee1", "lee_2002_6002_hw.ipynb": "NB:lee2"},
-                {}, ("Canvas users 2001, 2002 share this login",)),
+                {"1004": "dan_1004_5004_hw.ipynb"}, ("1003: 2 notebooks",)),
+    # two students with the same name are two user ids; one user id under two names is reported
+    ArchiveCase("canvas_same_name_two_users", "canvas",
+                {"lee_2001_6001_hw.ipynb": "NB:lee1", "lee_2002_6002_hw.ipynb": "NB:lee2",
+                 "kim_2003_6003_hw.ipynb": "NB:kim", "kimx_2003_6004_hw.ipynb": "NB:kim2"},
+                {"2001": "lee_2001_6001_hw.ipynb", "2002": "lee_2002_6002_hw.ipynb"},
+                ("Canvas user 2003 under several names (kim, kimx",)),
     # Moodle: the participant id decides, not the full name (two Sam Smiths) nor the file name
     ArchiveCase("moodle_same_name", "moodle",
                 {"Sam Smith_3001_assignsubmission_file_/alice.ipynb": "NB:sam1",
@@ -377,6 +385,21 @@ OUTPUT_FLOOD = """for _ in range(50):
 """
 OUTPUT_ONCE = """print("y" * (100 * 2**20))
 """
+OUTPUT_PNG = """from IPython.display import display
+display({"image/png": "A" * (40 * 2**20)}, raw=True)
+"""
+# replies the checker would build into 10 million lists (found by the attacker review of issue 18)
+FAT_REPLIES = """import course_utils.grader.wire as _w
+_FAT = '{"value":[' + '[],' * 10_000_000 + '[]]}'
+_w.dumps = lambda *args, **kwargs: _FAT
+"""
+SOCKET_FOLDER_FILL = """import os
+_argv = open("/proc/self/cmdline", "rb").read().split(b"\\0")
+_folder = os.path.dirname(_argv[_argv.index(b"-f") + 1].decode())
+for _i in range(10):
+    with open(os.path.join(_folder, f"fill{_i}.bin"), "wb") as _f:
+        _f.write(b"\\0" * (10 * 2**20))
+"""
 
 
 @dataclass
@@ -405,4 +428,11 @@ LOAD_CASES = [
     # with a note in the graded notebook
     LoadCase("output_flood", OUTPUT_FLOOD, ((), "graded"), ((), "graded")),
     LoadCase("output_once", OUTPUT_ONCE, ((), "graded"), ((), "graded")),
+    LoadCase("output_png", OUTPUT_PNG, ((), "graded"), ((), "graded")),
+    # found by the attacker review: /dev/shm is a tmpfs of 64 MB too; the socket folder on the grader's disk
+    # is read-only to the kernel once its sockets exist (as root; as another user only RLIMIT_FSIZE bounds
+    # each file); replies too large to parse are refused before parsing (every test calling a function fails)
+    LoadCase("shm_fill", FILL.format(path="/dev/shm/fill.bin"), ((X,), "graded"), ((X,), "graded")),
+    LoadCase("socket_folder_fill", SOCKET_FOLDER_FILL, ((X,), "graded"), ((X,), "graded"), ((), "graded")),
+    LoadCase("fat_replies", FAT_REPLIES, (ALL, "graded"), (ALL, "graded")),
 ]

@@ -77,7 +77,7 @@ def test_each_format_collects_the_example_class(tmp_path, fmt):
     lms = _lms()
     course = _course(tmp_path)
     students, unmatched = C.collect(course, A, lms.OUT / f"{fmt}.zip", fmt)
-    ids = {s: str(uid) if fmt == "moodle" else s for s, (uid, *_rest) in lms.STUDENTS.items()}
+    ids = {s: s if fmt == "folder" else str(uid) for s, (uid, *_rest) in lms.STUDENTS.items()}
     assert students == sorted(ids.values())
     assert unmatched == {"folder": [], "canvas": ["erin_1005_5005_notes.pdf"],
                          "moodle": ["Bob Baker_1002_assignsubmission_onlinetext_/onlinetext.html"]}[fmt]
@@ -86,7 +86,8 @@ def test_each_format_collects_the_example_class(tmp_path, fmt):
         assert got == lms.notebook(name), (fmt, name)
     with Gradebook(grading.gradebook_url(course)) as gb:
         alice = gb.find_student(ids["alice"])
-        assert (alice.first_name, alice.last_name) == (("Alice", "Archer") if fmt == "moodle" else (None, None))
+        assert (alice.first_name, alice.last_name) == {"moodle": ("Alice", "Archer"), "canvas": (None, "alice"),
+                                                       "folder": (None, None)}[fmt]
     # the same archive unpacked: the same class
     unpacked = tmp_path / "unpacked"
     with zipfile.ZipFile(lms.OUT / f"{fmt}.zip") as zf:
@@ -121,8 +122,8 @@ def test_an_entry_is_collected_by_the_rule_and_nothing_else():
     entries = [C.Entry(name, 1, lambda: None) for name in (
         "alice_1_2_x.ipynb", "alice_LATE_1_3_y.ipynb", "alice_x.ipynb", "_1_2_x.ipynb", "bob_1_2_sub/x.ipynb")]
     matched, unmatched = C.match(iter(entries), "canvas")
-    assert matched == {} and any("alice: 2 notebooks" in u for u in unmatched), unmatched
-    assert sum("not <login>_" in u for u in unmatched) == 3, unmatched
+    assert matched == {} and any("1: 2 notebooks" in u for u in unmatched), unmatched
+    assert sum("not <name>_" in u for u in unmatched) == 3, unmatched
     with pytest.raises(ValueError, match="unknown format"):
         C.match(iter([]), "blackboard")
 
@@ -204,9 +205,68 @@ def test_collect_cli_says_the_format_and_refuses_a_bad_one(tmp_path):
                            str(lms.OUT / "canvas.zip"), "--format", "canvas"], capture_output=True, text=True,
                           timeout=120, env=grading.tool_env(), cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
-    assert "collected 6 submission(s): alice bob carol dave erin frank" in proc.stdout, proc.stdout
+    assert "collected 6 submission(s): 1001 1002 1003 1004 1005 1006" in proc.stdout, proc.stdout
     assert "unmatched: erin_1005_5005_notes.pdf" in proc.stdout
     proc = subprocess.run([sys.executable, "-m", "course_utils.grading", "--course", str(course), "collect", A,
                            str(lms.OUT / "canvas.zip"), "--format", "blackboard"], capture_output=True, text=True,
                           timeout=120, env=grading.tool_env(), cwd=ROOT)
     assert proc.returncode == 2 and "invalid choice: 'blackboard'" in proc.stderr, proc.stderr
+
+
+def test_only_stored_and_deflated_members_are_read(tmp_path):
+    # Python inflates bzip2 and LZMA a whole chunk at a time: a 1 kB bzip2 member can take gigabytes
+    course = _course(tmp_path)
+    archive = tmp_path / "methods.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("bz.ipynb", json.dumps(NOTEBOOK), compress_type=zipfile.ZIP_BZIP2)
+        zf.writestr("xz.ipynb", json.dumps(NOTEBOOK), compress_type=zipfile.ZIP_LZMA)
+        zf.writestr("ok.ipynb", json.dumps(NOTEBOOK), compress_type=zipfile.ZIP_DEFLATED)
+        zf.writestr("raw.ipynb", json.dumps(NOTEBOOK), compress_type=zipfile.ZIP_STORED)
+    students, unmatched = C.collect(course, A, archive)
+    assert students == ["bz", "ok", "raw", "xz"]
+    for student, method in (("bz", 12), ("xz", 14)):
+        assert not (course / "submitted" / student / A / f"{A}.ipynb").exists()
+        assert f"compression method {method} is not accepted" in (course / "submitted" / student / A /
+                                                                   C.REJECTED).read_text()
+    assert (course / "submitted" / "ok" / A / f"{A}.ipynb").is_file()
+
+
+def test_a_zip_with_too_many_entries_is_refused_before_they_are_read(tmp_path, monkeypatch):
+    archive = _zip(tmp_path / "many.zip", {f"s{i}.ipynb": "{}" for i in range(12)})
+    assert C.zip_member_count(archive) == 12
+    monkeypatch.setattr(C, "MAX_MEMBERS", 10)
+    read = []
+    monkeypatch.setattr(zipfile.ZipFile, "infolist", lambda self: read.append(1) or [])
+    with pytest.raises(SystemExit, match="declares 12 entries, more than 10"):
+        C.collect(_course(tmp_path), A, archive)
+    assert read == []
+
+
+def test_an_ambiguous_recollect_does_not_leave_the_earlier_notebook(tmp_path):
+    course = _course(tmp_path)
+    C.collect(course, A, _zip(tmp_path / "first.zip", {"alice.ipynb": json.dumps(NOTEBOOK)}))
+    assert (course / "submitted" / "alice" / A / f"{A}.ipynb").is_file()
+    students, unmatched = C.collect(course, A, _zip(tmp_path / "second.zip", {
+        "alice/a.ipynb": json.dumps(NOTEBOOK), "alice/b.ipynb": json.dumps(NOTEBOOK)}))
+    assert students == [] and any(u.startswith("alice: 2 notebooks") for u in unmatched), unmatched
+    assert not (course / "submitted" / "alice" / A / f"{A}.ipynb").exists()
+    nb, problem = C.load_submission(course / "submitted" / "alice" / A / f"{A}.ipynb", {"x"})
+    assert nb is None and problem.startswith("not collected: 2 notebooks (alice/a.ipynb, alice/b.ipynb)"), problem
+
+
+def test_a_small_notebook_too_complex_to_parse_is_refused_quickly(tmp_path):
+    # 18 MB of empty objects: 6 million dicts took the grader's main process to 3.5 GB and 59 s
+    path = tmp_path / "objects.ipynb"
+    path.write_text('{"nbformat": 4, "nbformat_minor": 5, "metadata": {"x": [' + "{}," * 6_000_000 + '{}]}, '
+                    '"cells": []}')
+    start = time.monotonic()
+    nb, problem = C.load_submission(path, {"x"})
+    assert nb is None and problem == f"too complex: more than {C.MAX_JSON_OBJECTS} JSON objects", problem
+    assert time.monotonic() - start < 60  # a runaway bound, not a timing claim (it takes about 0.1 s)
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": "x"}] * (C.MAX_CELLS + 1)
+    path.write_text(json.dumps(NOTEBOOK | {"cells": cells}))
+    nb, problem = C.load_submission(path, {"x"})
+    assert problem == f"too many cells: {C.MAX_CELLS + 1} (at most {C.MAX_CELLS})", problem
+    # braces in a string (a printed dict) are not objects
+    path.write_text(json.dumps(NOTEBOOK | {"metadata": {"printed": "{}" * 1_000_000}}))
+    assert C.load_submission(path, {"x"})[1] == "none of this assignment's cells (another assignment's notebook?)"

@@ -111,12 +111,13 @@ def test_hostile_load(tmp_path, mode):
     print(f"{mode} ({mech.kind}): checker peak RSS {peak} MB; " +
           ", ".join(f"{n} {results[n]['status']} {results[n]['score']:g}" for n in results))
     assert 0 < peak < WORKER_PEAK_MB, f"a checker process held {peak} MB"
-    for name, char in (("output_flood", "x"), ("output_once", "y")):
+    for name, char in (("output_flood", "x"), ("output_once", "y"), ("output_png", "A")):
         graded = (course / "autograded" / name / A / f"{A}.ipynb").read_text()
         assert len(graded) < 1_000_000, f"{name}: a graded notebook of {len(graded)} bytes"
         # what arrived is cut with a note (one print of 100 MB can fail in the kernel itself under RLIMIT_AS:
         # then nothing arrives, and the student loses only their output)
-        if char * 1000 in graded or name == "output_flood":
+        assert char * 6_000_000 not in graded, name
+        if char * 1000 in graded or name in ("output_flood", "output_png"):
             assert "course-grade kept" in graded or "output cut by the grader" in graded, name
 
 

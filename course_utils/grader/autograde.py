@@ -36,6 +36,10 @@ from typing import Any
 from course_utils import grading
 from course_utils.grader import collect, record
 
+#: the smallest memory cap (RLIMIT_DATA, MB) of each checker process (twice ``--memory`` when that is more):
+#: a student who makes the checker hold more (huge replies or output) gets "crashed", not the grading machine
+CHECKER_MB = 4096
+
 
 class PreflightError(RuntimeError):
     """The instructor's solution does not get full marks through the grader: the fault is not a student's."""
@@ -85,7 +89,7 @@ class Grader:
         try:
             worker = self._idle.get_nowait()
         except queue.Empty:
-            env = grading.tool_env() | {"COURSE_GRADE_CHECKER_MB": str(max(4096, 2 * self.memory))}
+            env = grading.tool_env() | {"COURSE_GRADE_CHECKER_MB": str(max(CHECKER_MB, 2 * self.memory))}
             worker = subprocess.Popen([sys.executable, "-m", "course_utils.grader.worker"], env=env,
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                       text=True, start_new_session=True)

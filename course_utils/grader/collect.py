@@ -7,16 +7,19 @@ wrote:
 
 - ``folder`` (a folder or a zip of one): ``<student>.ipynb`` at the top, or ``<student>/<file>.ipynb``.
 - ``canvas`` (Canvas's "Download submissions" zip, or that zip unpacked): every file at the top is named
-  ``<login>_<user id>_<submission id>_<the student's file name>`` (``<login>_LATE_<user id>_...`` when
-  late); the student is ``<login>``. Two Canvas users with the same login are both reported.
+  ``<name>_<user id>_<submission id>_<the student's file name>`` (``<name>_LATE_<user id>_...`` when
+  late, ``<name>`` the student's sortable name run together); the student is the numeric ``<user id>``,
+  which a student cannot change, and ``<name>`` goes into the gradebook. One user id under two names is
+  reported.
 - ``moodle`` (Moodle's "Download all submissions" zip, or unpacked): a folder
   ``<Full Name>_<participant id>_assignsubmission_file_`` per student holds their files; the student is
   the participant id, and the full name goes into the gradebook.
 
 A student id starts with a letter or a digit and has only letters, digits, ``_``, ``.`` and ``-`` (at
 most 64 characters). Anything else (other extensions, bad ids, deeper folders) is reported as unmatched;
-two notebooks for one student are reported and neither is collected: the tool never guesses. Nothing is
-written outside ``submitted/``.
+two notebooks for one student are reported and neither is collected (a notebook collected for them
+earlier is replaced by ``REJECTED.txt`` with the reason): the tool never guesses. Nothing is written
+outside ``submitted/``. Zip members must be stored or deflated (what LMSs and zip tools write).
 
 Sizes are bounded while reading, before anything is parsed: a notebook over ``max_mb`` megabytes (by its
 zip header's declared size, or by the bytes it actually inflates to, counted as they are extracted) is
@@ -42,7 +45,10 @@ STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 CANVAS_NAME = re.compile(r"(?P<login>[^_/]+)(?:_LATE)?_(?P<uid>[0-9]+)_(?P<sub>[0-9]+)_(?P<file>[^/]+)")
 MOODLE_FOLDER = re.compile(r"(?P<name>.+)_(?P<pid>[0-9]+)_assignsubmission_(?P<plugin>[a-z]+)_")
 MAX_NOTEBOOK_MB = 20.0   # the default size limit of one submitted notebook
-MAX_MEMBERS = 100_000    # a zip with more entries than this is refused as a whole
+MAX_MEMBERS = 100_000    # a zip with more entries than this is refused as a whole, before they are read
+COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+MAX_JSON_OBJECTS = 200_000  # JSON objects in one notebook (the course's notebooks have at most about 1,200)
+MAX_CELLS = 5_000
 REJECTED = "REJECTED.txt"  # beside a student's (missing) notebook in submitted/: why it was not collected
 CHUNK = 1 << 20
 
@@ -90,13 +96,44 @@ def folder_entries(path: Path) -> Iterator[Entry]:
 
 def zip_entries(zf: zipfile.ZipFile) -> Iterator[Entry]:
     """Every file member of a zip (folders and macOS's ``__MACOSX/`` metadata are left out)."""
-    infos = zf.infolist()
-    if len(infos) > MAX_MEMBERS:
-        raise SystemExit(f"course-grade: the zip has {len(infos)} entries, more than {MAX_MEMBERS}: refused")
-    for info in infos:
+    for info in zf.infolist():
         if info.is_dir() or info.filename.startswith("__MACOSX/"):
             continue
-        yield Entry(info.filename, info.file_size, lambda info=info: zf.open(info))
+        yield Entry(info.filename, info.file_size, lambda info=info: _open_member(zf, info))
+
+
+def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Any:
+    # Python inflates bzip2 and LZMA a whole input chunk at a time (a 1 kB bzip2 member can take gigabytes);
+    # Canvas, Moodle and every zip tool write stored or deflated members
+    if info.compress_type not in COMPRESSIONS:
+        raise NotImplementedError(f"compression method {info.compress_type} is not accepted (only stored and "
+                                  "deflated members)")
+    return zf.open(info)
+
+
+def zip_member_count(path: Path) -> int | None:
+    """The number of entries a zip's end-of-central-directory record declares (zip64 included), read before
+    the central directory itself; None when there is no such record."""
+    import struct
+
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        size = f.tell()
+        f.seek(max(0, size - 65_557))
+        tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return None
+    count = struct.unpack_from("<H", tail, at + 10)[0]
+    locator = tail.rfind(b"PK\x06\x07", 0, at)
+    if count == 0xFFFF and locator >= 0:
+        offset = struct.unpack_from("<Q", tail, locator + 8)[0]
+        with open(path, "rb") as f:
+            f.seek(offset)
+            record = f.read(56)
+        if record[:4] == b"PK\x06\x06":
+            count = struct.unpack_from("<Q", record, 32)[0]
+    return count
 
 
 def _safe_parts(path: str) -> tuple[str, ...] | None:
@@ -109,12 +146,17 @@ def _safe_parts(path: str) -> tuple[str, ...] | None:
     return parts
 
 
-def match(entries: Iterator[Entry], fmt: str) -> tuple[dict[str, Matched], list[str]]:
+def match(entries: Iterator[Entry], fmt: str, ambiguous: dict[str, str] | None = None
+          ) -> tuple[dict[str, Matched], list[str]]:
     """Match a source's files to students by the rule of ``fmt`` (see the module's docstring).
+
+    Args:
+        ambiguous: filled with the students that have several notebooks (or Canvas names), and why.
 
     Returns:
         (student -> their one notebook, the entries or students that could not be matched, with why).
     """
+    ambiguous = {} if ambiguous is None else ambiguous
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
     found: dict[str, list[Matched]] = {}
@@ -136,9 +178,9 @@ def match(entries: Iterator[Entry], fmt: str) -> tuple[dict[str, Matched], list[
                 student = parts[0]
         elif fmt == "canvas":
             m = CANVAS_NAME.fullmatch(parts[0]) if len(parts) == 1 else None
-            if m:
-                student = m.group("login")
-                canvas_ids.setdefault(student, set()).add(m.group("uid"))
+            if m:  # the user id, which a student cannot change (the name part is their own sortable name)
+                student, last = m.group("uid"), m.group("login")
+                canvas_ids.setdefault(student, set()).add(m.group("login"))
         else:  # moodle
             m = MOODLE_FOLDER.fullmatch(parts[0]) if len(parts) == 2 else None
             if m and m.group("plugin") == "file":
@@ -152,20 +194,23 @@ def match(entries: Iterator[Entry], fmt: str) -> tuple[dict[str, Matched], list[
             continue
         found.setdefault(student, []).append(Matched(entry, first or None, last or None))
     matched: dict[str, Matched] = {}
+    ambiguous.clear()
     for student, items in sorted(found.items()):
         if len(canvas_ids.get(student, ())) > 1:
-            unmatched.append(f"{student}: Canvas users {', '.join(sorted(canvas_ids[student]))} share this login "
-                             f"({', '.join(i.entry.path for i in items)}); none collected")
+            why = (f"Canvas user {student} under several names ({', '.join(sorted(canvas_ids[student]))}: "
+                   f"{', '.join(i.entry.path for i in items)}); none collected")
         elif len(items) > 1:
-            unmatched.append(f"{student}: {len(items)} notebooks ({', '.join(i.entry.path for i in items)}); "
-                             "none collected")
+            why = f"{len(items)} notebooks ({', '.join(i.entry.path for i in items)}); none collected"
         else:
             matched[student] = items[0]
+            continue
+        unmatched.append(f"{student}: {why}")
+        ambiguous[student] = why
     return matched, unmatched
 
 
 _RULES = {"folder": "<student>.ipynb or <student>/<file>.ipynb",
-          "canvas": "<login>_<user id>_<submission id>_<file> at the top",
+          "canvas": "<name>_<user id>_<submission id>_<file> at the top",
           "moodle": "<Full Name>_<id>_assignsubmission_file_/<file>"}
 
 
@@ -208,8 +253,14 @@ def collect(course: Path, assignment: str, source: Path, fmt: str = "folder",
 
     max_bytes = int(max_mb * 1e6)
     submitted = (course / "submitted").resolve()
+    ambiguous: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp, _open_source(source) as entries:
-        matched, unmatched = match(entries, fmt)
+        matched, unmatched = match(entries, fmt, ambiguous)
+        for student, why in ambiguous.items():  # an earlier notebook of theirs must not be graded instead
+            folder = submitted / student / assignment
+            if folder.is_dir() and folder.resolve().parent.parent == submitted:
+                (folder / f"{assignment}.ipynb").unlink(missing_ok=True)
+                (folder / REJECTED).write_text(f"{why}\n")
         for student, item in matched.items():
             folder = (submitted / student / assignment).resolve()
             if not folder.is_relative_to(submitted) or folder.parent.parent != submitted:
@@ -242,6 +293,9 @@ class _open_source:
         if self.path.is_dir():
             return folder_entries(self.path)
         if zipfile.is_zipfile(self.path):
+            count = zip_member_count(self.path)
+            if count is not None and count > MAX_MEMBERS:
+                raise SystemExit(f"course-grade: the zip declares {count} entries, more than {MAX_MEMBERS}: refused")
             self.zf = zipfile.ZipFile(self.path)
             return zip_entries(self.zf)
         raise SystemExit(f"course-grade: {self.path} is neither a folder nor a zip file")
@@ -249,6 +303,10 @@ class _open_source:
     def __exit__(self, *exc: Any) -> None:
         if self.zf is not None:
             self.zf.close()
+
+
+class _TooComplex(Exception):
+    pass
 
 
 def load_submission(path: Path, grade_ids: set[str], max_mb: float = MAX_NOTEBOOK_MB) -> tuple[Any, str | None]:
@@ -278,12 +336,27 @@ def load_submission(path: Path, grade_ids: set[str], max_mb: float = MAX_NOTEBOO
         return None, f"unreadable: {err}"
     if not text.strip():
         return None, "empty file"
+    # millions of empty objects fit in a few MB and take gigabytes and minutes once built and validated:
+    # parsing stops at MAX_JSON_OBJECTS
+    objects = 0
+
+    def count(pairs: list) -> dict:
+        nonlocal objects
+        objects += 1
+        if objects > MAX_JSON_OBJECTS:
+            raise _TooComplex
+        return dict(pairs)
+
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=count)
+    except _TooComplex:
+        return None, f"too complex: more than {MAX_JSON_OBJECTS} JSON objects"
     except (ValueError, RecursionError) as err:
         return None, f"not JSON: {str(err)[:200]}"
     if not isinstance(data, dict) or data.get("nbformat") not in (3, 4):
         return None, "not a Jupyter notebook (nbformat 3 or 4)"
+    if len(data.get("cells") or data.get("worksheets") or ()) > MAX_CELLS:
+        return None, f"too many cells: {len(data.get('cells') or data.get('worksheets'))} (at most {MAX_CELLS})"
     try:
         nb = nbformat.reads(text, as_version=4)
     except Exception as err:  # noqa: BLE001 - nbformat raises many kinds of error on a damaged file

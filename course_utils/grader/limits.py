@@ -100,12 +100,30 @@ def _try_v2() -> tuple[Mechanism | None, str]:
     return Mechanism("cgroup2", (base,)), ""
 
 
+def _own_cgroups_v1() -> dict[str, str]:
+    """controller -> this process's cgroup path in that v1 hierarchy."""
+    own = {}
+    try:
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            for controller in controllers.split(","):
+                own[controller] = path
+    except (OSError, ValueError):
+        pass
+    return own
+
+
 def _try_v1() -> tuple[Mechanism | None, str]:
     bases = []
+    own = _own_cgroups_v1()
     for controller in ("memory", "pids", "cpu"):
         top = CGROUP_ROOT / controller
         if not (top / "cgroup.procs").is_file():
             return None, f"no cgroup v1 {controller} controller at {top}"
+        # under the grader's own group, so kernels stay inside the limits of the container, job or slice it
+        # runs in (the top of the mount is that group when the container has a cgroup namespace)
+        here = top / own.get(controller, "/").lstrip("/")
+        top = here if (here / "cgroup.procs").is_file() else top
         base = top / "course-grade"
         try:
             base.mkdir(exist_ok=True)
@@ -185,7 +203,7 @@ class KernelGroup:
             if quota:
                 self._write(folder / "cpu.max", f"{quota} {PERIOD_US}")
             return
-        controller = folder.parent.parent.name
+        controller = next(c for c in ("memory", "pids", "cpu") if folder.is_relative_to(CGROUP_ROOT / c))
         if controller == "memory" and mem:
             (folder / "memory.limit_in_bytes").write_text(mem)
             try:

@@ -92,6 +92,8 @@ class StudentKernel:
         self.shutdown()
         self.generation += 1
         self.sockets.mkdir(parents=True, exist_ok=True)
+        if self.sandbox == "bwrap":
+            sandbox.lock_folder(self.sockets, False)  # the new kernel makes its sockets there
         km = _Manager(kernel_name="python3")
         km.sandbox_mode, km.memory_mb, km.sockets = self.sandbox, self.memory, self.sockets
         if self.limits is not None:
@@ -115,6 +117,8 @@ class StudentKernel:
         except RuntimeError as err:
             self.shutdown()
             raise KernelDied(f"the kernel did not start: {err}") from None
+        if self.sandbox == "bwrap":
+            sandbox.lock_folder(self.sockets, True)  # its sockets exist: nothing more for it to write there
 
     def shutdown(self) -> None:
         """Stop the kernel (killing it: nothing it holds is needed)."""
@@ -192,11 +196,14 @@ class StudentKernel:
                         if replies:
                             messages.append(msg)  # a reply to the checker's request: never dropped
                     elif keep and kind not in ("execute_input", "status"):
-                        if size < cap:
-                            size += len(str(msg.get("content", "")))  # a print loop must not fill the grader's memory
+                        # a print loop must not fill the grader's memory or the graded notebook: each message
+                        # counts its content and 2 kB of overhead, and one that does not fit is dropped whole
+                        cost = len(str(msg.get("content", ""))) + 2048
+                        if size + cost <= cap:
+                            size += cost
                             messages.append(msg)
                         else:
-                            dropped += len(str(msg.get("content", "")))
+                            dropped += cost
             if reply is None:
                 try:
                     shell = self.kc.get_shell_msg(timeout=0 if not idle else 0.2)

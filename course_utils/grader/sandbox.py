@@ -9,8 +9,9 @@ Inside the sandbox (``bwrap``, Debian package ``bubblewrap``) the kernel sees:
 - read-only: the operating system (``/usr``, ``/etc``, ...), the Python installation and its
   packages, and ``course_utils``;
 - read-write: its own working folder (holding only the student's notebook, without hidden tests; with
-  ``--disk`` a tmpfs of that size where the notebook is read-only), its socket folder, and an empty
-  ``/tmp`` and ``$HOME`` that vanish with it (a tmpfs of ``--disk`` MB, 256 MB without);
+  ``--disk`` a tmpfs of that size where the notebook is read-only), its socket folder (only until its
+  sockets exist, when the grader runs as root: :func:`lock_folder`), and an empty ``/tmp``, ``/dev/shm``
+  and ``$HOME`` that vanish with it (tmpfs of ``--disk`` MB each, 256 MB without);
 - nothing else: not ``solutions/``, not the gradebook, not ``submitted/`` or other students' files, not
   the instructor's home;
 - no network (a network namespace of its own with only loopback), no other processes (a PID
@@ -79,7 +80,8 @@ def _mounts(workdir: Path, rw: list[Path], disk_mb: int = 0) -> list[str]:
             args += ["--symlink", os.readlink(path), top]
         elif path.is_dir():
             args += ["--ro-bind", top, top]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/tmp", "--dir", "/tmp/home"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/dev/shm",
+             "--size", str(tmp_bytes), "--tmpfs", "/tmp", "--dir", "/tmp/home"]
     for root in _python_roots():
         args += ["--ro-bind", str(root), str(root)]
     for path in rw:
@@ -92,6 +94,27 @@ def _mounts(workdir: Path, rw: list[Path], disk_mb: int = 0) -> list[str]:
     args += ["--chdir", str(workdir), "--setenv", "HOME", "/tmp/home", "--setenv", "MPLCONFIGDIR", "/tmp/home",
              "--setenv", "IPYTHONDIR", "/tmp/home/.ipython", "--setenv", "TMPDIR", "/tmp"]
     return args
+
+
+NOBODY = 65534
+
+
+def lock_folder(path: Path, locked: bool) -> None:
+    """Make the kernel's socket folder read-only to it once its sockets exist (``locked``), writable again
+    before a new kernel starts. The sandboxed kernel runs as the grader's user without capabilities: as
+    root, the folder is given to ``nobody`` with mode 0555, which the kernel can neither write nor change
+    back; as another user this is not possible, and only ``RLIMIT_FSIZE`` bounds what it writes there."""
+    if os.geteuid() != 0:
+        return
+    try:
+        if locked:
+            os.chown(path, NOBODY, NOBODY)
+            os.chmod(path, 0o555)
+        else:
+            os.chown(path, 0, 0)
+            os.chmod(path, 0o700)
+    except OSError:
+        pass
 
 
 def bwrap_command(command: list[str], workdir: Path, sockets: Path, disk_mb: int = 0) -> list[str]:
