@@ -149,11 +149,33 @@ def mechanism(requested: str = "auto") -> Mechanism:
     for attempt in (_try_v2, _try_v1):
         found, problem = attempt()
         if found:
-            return found
+            problem = _probe(found)
+            if not problem:
+                return found
         problems.append(problem)
     if requested == "cgroup":
         raise RuntimeError(f"--limits cgroup: {'; '.join(problems)}")
     return Mechanism("rlimits", problem="; ".join(problems))
+
+
+def _probe(mech: Mechanism) -> str:
+    """Why a process cannot be started in a group of ``mech`` with limits set ("" when it can)."""
+    import subprocess
+
+    try:
+        group = KernelGroup(mech, Limits(memory_mb=512, cpus=1, pids=64))
+    except OSError as err:
+        return f"{mech.kind}: cannot make a group ({err.strerror or err})"
+    try:
+        proc = subprocess.run([*group.launcher(), sys.executable, "-c", "pass"], capture_output=True, text=True,
+                              timeout=120)
+        if proc.returncode != 0:
+            return f"{mech.kind}: cannot start a process in a group ({proc.stderr.strip()[-200:]})"
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"{mech.kind}: cannot start a process in a group ({err})"
+    finally:
+        group.remove()
+    return ""
 
 
 def describe(limits: Limits, mech: Mechanism, sandboxed: bool) -> str:

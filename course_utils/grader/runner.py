@@ -100,7 +100,10 @@ class StudentKernel:
             mech = limits_.mechanism(self.limits_mode)
             km.limits = self.limits
             if mech.kind != "rlimits":
-                self.group = km.group = limits_.KernelGroup(mech, self.limits)
+                try:
+                    self.group = km.group = limits_.KernelGroup(mech, self.limits)
+                except OSError:  # this kernel gets the per-process fallback instead
+                    self.group = km.group = None
         km.transport = "ipc"
         km.ip = str(self.sockets / f"k{self.generation}")
         km.connection_file = str(self.sockets / f"kernel{self.generation}.json")
