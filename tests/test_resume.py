@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 
+import grading_corpus as corpus
 import pytest
 from conftest import ROOT, release_path, source_path
 
@@ -25,15 +26,14 @@ from course_utils.grader.collect import release as make_release
 
 pytestmark = pytest.mark.slow
 A = "01_perceptron_xor"
-WRONG_XOR = ("def xor_network():\n"
-             "    return {'W1': np.zeros((2, 2)), 'b1': np.zeros(2), 'w2': np.zeros(2), 'b2': 0.0}\n")
+
 
 
 def _class(course, n: int) -> dict[str, float]:
     """n students: honest ones (100), blank ones (0) and wrong ones (90); returns their expected scores."""
     source, release = grading.read_notebook(source_path(A)), grading.read_notebook(release_path(A))
     kinds = [(grading.fill_release(release, source), 100.0), (release, 0.0),
-             (grading.fill_release(release, source, {"xor_network": WRONG_XOR}), 90.0)]
+             (grading.fill_release(release, source, {"xor_network": corpus.WRONG_XOR}), 90.0)]
     expected = {}
     for i in range(n):
         nb, score = kinds[i % 3]

@@ -15,14 +15,21 @@ import sys
 from typing import Any
 
 
+def lower_limit(which: int, value: int) -> None:
+    """Lower the resource limit ``which`` (a ``resource.RLIMIT_*``) to ``value``, soft and hard (never raising a
+    hard limit that is already lower)."""
+    import resource
+
+    soft, hard = resource.getrlimit(which)
+    new_hard = value if hard == resource.RLIM_INFINITY else min(value, hard)
+    resource.setrlimit(which, (min(value, new_hard), new_hard))
+
+
 def set_memory_limit(megabytes: int) -> None:
     """Cap this process's data segment at ``megabytes`` MB."""
     import resource
 
-    limit = megabytes * 1024 * 1024
-    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
-    new_hard = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_DATA, (min(limit, new_hard), new_hard))
+    lower_limit(resource.RLIMIT_DATA, megabytes * 1024 * 1024)
 
 
 def _exit_on_memory_error(result: Any) -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
@@ -275,9 +276,7 @@ class KernelGroup:
                 except FileNotFoundError:
                     break
                 except OSError:
-                    import time
-
-                    time.sleep(0.05)
+                    time.sleep(0.05)  # its last processes are still exiting
         self.dirs = []
 
 
@@ -285,10 +284,7 @@ def apply_rlimits(limits: Limits) -> None:
     """The fallback, in the kernel's own process (inherited by its children)."""
     import resource
 
-    def lower(which: int, value: int) -> None:
-        soft, hard = resource.getrlimit(which)
-        new_hard = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        resource.setrlimit(which, (min(value, new_hard), new_hard))
+    from course_utils.grader.kernel import lower_limit as lower
 
     if limits.memory_mb:
         lower(resource.RLIMIT_AS, (limits.memory_mb + AS_HEADROOM_MB) * 2**20)
