@@ -18,6 +18,7 @@ another assignment's notebook, over the size limit or not collected for it: 0).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -28,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -55,14 +56,17 @@ class Grader:
 
     def __init__(self, course: Path, assignment: str, root: Path, timeout: int = 60, wall_limit: float = 600,
                  sandbox: str = "none", memory: int = 0, max_mb: float = collect.MAX_NOTEBOOK_MB,
-                 limits: dict[str, Any] | None = None) -> None:
+                 limits: dict[str, Any] | None = None, release_path: Path | None = None) -> None:
         self.course, self.assignment, self.root, self.max_mb = course, assignment, root, max_mb
         self.limits = limits  # {"per_kernel": Limits fields, "mode": "auto"|"cgroup"|"rlimits"}; None: --memory only
         self.timeout, self.wall_limit, self.sandbox, self.memory = timeout, wall_limit, sandbox, memory
         self.grade_ids, self.points = collect.assignment_cells(course, assignment)
         self.source_path = course / "solutions" / assignment / f"{assignment}.ipynb"
         self.source = grading.read_notebook(self.source_path)
-        self.release = self._fresh_release()
+        if release_path is None:
+            self.release = self._fresh_release()
+        else:  # made by the instructor's process and shipped here (a Dask worker: :mod:`.cluster`)
+            self.release_path, self.release = release_path, grading.read_notebook(release_path)
         self._idle: queue.Queue[subprocess.Popen] = queue.Queue()
         self._workers: list[subprocess.Popen] = []
         self._lock = threading.Lock()
@@ -200,28 +204,54 @@ class Grader:
         solution = grading.fill_release(self.release, self.source)
         path = self.root / "preflight.ipynb"
         grading.write_notebook(solution, path)
-        result = self.grade("(instructor's solution)", path)
-        if result["score"] != result["max_score"]:
-            reasons = "; ".join(f"{gid}: {msg[:200]}" for gid, msg in result["messages"].items())
-            raise PreflightError(
-                f"the instructor's solution of {self.assignment} scores {result['score']:g}/{result['max_score']:g} "
-                f"through the grader ({result['status']}: {result['detail'] or reasons or 'no reason given'}). "
-                "Nothing was recorded. Check that the kernel can start (bubblewrap, or --sandbox none), that "
-                "`python -c 'import course_utils; print(course_utils.__file__)'` is this course's copy, and that "
-                "the solution passes its own tests (make test).")
-        return result
+        return check_preflight(self.assignment, self.grade(PREFLIGHT, path))
+
+
+#: the student name of the preflight's result
+PREFLIGHT = "(instructor's solution)"
+
+
+def check_preflight(assignment: str, result: dict[str, Any], where: str = "") -> dict[str, Any]:
+    """``result`` (the instructor's solution through the grader) when it has full marks.
+
+    Raises:
+        PreflightError: it has not (the message says why, and what to check).
+    """
+    if result["score"] != result["max_score"]:
+        reasons = "; ".join(f"{gid}: {msg[:200]}" for gid, msg in result["messages"].items())
+        raise PreflightError(
+            f"the instructor's solution of {assignment} scores {result['score']:g}/{result['max_score']:g} "
+            f"through the grader{where} ({result['status']}: {result['detail'] or reasons or 'no reason given'}). "
+            "Nothing was recorded. Check that the kernel can start (bubblewrap, or --sandbox none), that "
+            "`python -c 'import course_utils; print(course_utils.__file__)'` is this course's copy, and that "
+            "the solution passes its own tests (make test).")
+    return result
+
+
+def _local(grader: Grader, students: Sequence[str], jobs: int, preflight: bool) -> Iterator[dict[str, Any]]:
+    """The results of ``students`` graded on this machine by ``jobs`` checker processes, as they finish."""
+    if preflight:
+        grader.preflight()
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(grader.grade, s) for s in students]
+        for future in as_completed(futures):
+            yield future.result()
 
 
 def autograde(course: Path, assignment: str, jobs: int = 1, timeout: int = 60, wall_limit: float = 600,
-              sandbox: str = "none", memory: int = 0, shard: tuple[int, int] | None = None,
-              students: Sequence[str] | None = None, preflight: bool = True,
-              progress: Callable[[dict[str, Any]], None] | None = None,
+              sandbox: str = "none", memory: int = 0, students: Sequence[str] | None = None,
+              preflight: bool = True, progress: Callable[[dict[str, Any]], None] | None = None,
               max_mb: float = collect.MAX_NOTEBOOK_MB, limits: dict[str, Any] | None = None,
-              force: bool = False) -> list[dict[str, Any]]:
-    """Grade every collected submission of ``assignment``, ``jobs`` at a time; record each result in the
-    gradebook and the results file as soon as it is known. A student whose recorded result has the same
-    receipt key (their submission's and the assignment source's SHA-256, :mod:`.receipt`) is skipped unless
-    ``force``: a rerun resumes an interrupted one.
+              force: bool = False, scheduler: str | None = None,
+              status: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """Grade every collected submission of ``assignment``, ``jobs`` at a time on this machine, or on the Dask
+    cluster whose scheduler is at ``scheduler`` (:mod:`.cluster`); record each result in the gradebook and
+    the results file as soon as it is known (from this process only). A student whose recorded result has
+    the same receipt key (their submission's and the assignment source's SHA-256, :mod:`.receipt`) is
+    skipped unless ``force``: a rerun resumes an interrupted one.
+
+    Args:
+        status: called with a line about the cluster (its workers, its retry setting) when there is one.
 
     Returns:
         one result per student (see :meth:`Grader.grade`; skipped ones are the recorded result with
@@ -233,10 +263,10 @@ def autograde(course: Path, assignment: str, jobs: int = 1, timeout: int = 60, w
     from course_utils.grader import receipt
 
     record.ensure_in_gradebook(course, assignment)
-    chosen = list(students) if students else record.collected_students(course, assignment, shard)
+    chosen = list(students) if students else record.collected_students(course, assignment)
     env, source = receipt.environment(course), receipt.source_hash(course, assignment)
     receipts = {s: receipt.make(course, assignment, s, env, source) for s in chosen}
-    previous = record.recorded(course, assignment, shard)
+    previous = record.recorded(course, assignment)
     results: list[dict[str, Any]] = []
     todo = []
     for student in chosen:
@@ -252,22 +282,25 @@ def autograde(course: Path, assignment: str, jobs: int = 1, timeout: int = 60, w
     with tempfile.TemporaryDirectory(prefix="cg") as tmp:
         grader = Grader(course, assignment, Path(tmp), timeout, wall_limit, sandbox, memory, max_mb, limits)
         try:
-            if preflight:
-                grader.preflight()
-            with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-                futures = [pool.submit(grader.grade, s) for s in todo]
-                for future in as_completed(futures):
-                    result = future.result()
-                    result["receipt"] = receipts[result["student"]]
+            if scheduler is None:
+                graded = _local(grader, todo, jobs, preflight)
+            else:
+                from course_utils.grader import cluster
+
+                graded = cluster.grade(grader, todo, scheduler, preflight, status)
+            with contextlib.closing(graded):
+                for result in graded:
+                    # the environment the score came from: a worker's own, on a cluster
+                    result["receipt"] = receipts[result["student"]] | result.pop("environment", {})
                     try:
-                        record.save(course, assignment, result, shard)
+                        record.save(course, assignment, result)
                     except Exception as err:  # noqa: BLE001 - one student's record never stops the class
                         result.update(status="crashed", detail=f"could not be recorded: {type(err).__name__}: "
                                                                f"{str(err)[:200]}")
                         print(f"course-grade: {result['student']}: {result['detail']}", file=sys.stderr)
-                    graded = result.pop("graded_notebook", None)
-                    if graded:
-                        shutil.rmtree(Path(graded).parent, ignore_errors=True)  # the submission's work folder
+                    graded_path = result.pop("graded_notebook", None)
+                    if graded_path:
+                        shutil.rmtree(Path(graded_path).parent, ignore_errors=True)  # the submission's work folder
                     results.append(result)
                     if progress:
                         progress(result)

@@ -7,8 +7,8 @@ Run in a course directory (``--course DIR``, default the current directory)::
                                                 # a folder or a .zip of submissions -> submitted/
     course-grade autograde ASSIGNMENT [--jobs N] [--timeout S] [--wall-limit S] [--memory MB] [--cpus N]
                                       [--pids N] [--disk MB] [--limits auto|cgroup|rlimits]
-                                      [--sandbox auto|bwrap|none] [--shard K/N] [--student S] [--force]
-                                      [--no-preflight]
+                                      [--sandbox auto|bwrap|none] [--scheduler ADDRESS] [--student S]
+                                      [--force] [--no-preflight]
     course-grade verify ASSIGNMENT STUDENT      # grade one submission again: is its recorded score reproduced?
     course-grade feedback ASSIGNMENT            # nbgrader generate_feedback on sanitised graded notebooks
     course-grade export [--csv FILE]            # quoted CSV of the results
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,14 +47,6 @@ def format_table(results: Sequence[dict[str, Any]]) -> str:
              for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """``K/N`` -> (K, N), 1 <= K <= N."""
-    match = re.fullmatch(r"(\d+)/(\d+)", text)
-    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
-        raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N, got {text!r}")
-    return int(match.group(1)), int(match.group(2))
 
 
 def choose_sandbox(requested: str) -> tuple[str, str]:
@@ -89,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"a larger notebook is not collected: invalid file (default {MAX_NOTEBOOK_MB:g})")
     p = sub.add_parser("autograde", help="grade every collected submission")
     p.add_argument("assignment")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="submissions graded at once on this machine (default: cores; not used with --scheduler)")
     p.add_argument("--timeout", type=int, default=60, help="seconds per cell (nbgrader's Execute.timeout)")
     p.add_argument("--wall-limit", type=float, default=600, help="seconds per submission before it is killed")
     p.add_argument("--memory", type=int, default=4096,
@@ -102,8 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto: a cgroup per kernel where this machine allows it, else per-process rlimits")
     p.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
                    help="auto: bubblewrap when it works here, else unsandboxed with a warning")
-    p.add_argument("--shard", type=parse_shard, default=None, metavar="K/N",
-                   help="grade only every N-th student starting from the K-th (several machines, one gradebook)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="grade on the Dask cluster of this scheduler (tcp://HOST:8786) instead of --jobs local "
+                        "processes; see README, Grading on several machines")
     p.add_argument("--student", action="append", default=None, help="grade only this student (repeatable)")
     p.add_argument("--max-notebook-mb", type=float, default=MAX_NOTEBOOK_MB,
                    help=f"a larger submitted notebook is not read: invalid file (default {MAX_NOTEBOOK_MB:g})")
@@ -147,25 +140,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "autograde":
             if not (course / "solutions" / args.assignment).is_dir():
                 raise RuntimeError(f"no assignment {args.assignment!r} in {course / 'solutions'}")
-            mode, line = choose_sandbox(args.sandbox)
-            print(line, flush=True)
             per_kernel = Limits(memory_mb=args.memory, cpus=args.cpus, pids=args.pids, disk_mb=args.disk)
-            print(describe(per_kernel, mechanism(args.limits), mode == "bwrap"), flush=True)
             limits = {"per_kernel": dataclasses.asdict(per_kernel), "mode": args.limits}
+            if args.scheduler:  # each worker chooses its sandbox and limits mechanism; it says which, below
+                mode = args.sandbox
+            else:
+                mode, line = choose_sandbox(args.sandbox)
+                print(line, flush=True)
+                print(describe(per_kernel, mechanism(args.limits), mode == "bwrap"), flush=True)
             from tqdm import tqdm
 
-            students = args.student or collected_students(course, args.assignment, args.shard)
+            students = args.student or collected_students(course, args.assignment)
             with tqdm(total=len(students), desc=f"autograde {args.assignment}", unit="sub", file=sys.stderr) as bar:
                 results = autograde(course, args.assignment, args.jobs, args.timeout, args.wall_limit, mode,
-                                    args.memory, args.shard, args.student, args.preflight,
+                                    args.memory, args.student, args.preflight,
                                     progress=lambda result: bar.update(1), max_mb=args.max_notebook_mb,
-                                    limits=limits, force=args.force)
+                                    limits=limits, force=args.force, scheduler=args.scheduler,
+                                    status=lambda line: bar.write(line, file=sys.stdout))
             print(format_table(results))
             skipped = sum(1 for r in results if r.get("skipped"))
             if skipped:
                 print(f"{skipped} of them already graded with the same submission and tests: not graded again "
                       "(--force grades them again)")
-            print(f"results: {results_path(course, args.assignment, args.shard)}; scores are in the gradebook")
+            print(f"results: {results_path(course, args.assignment)}; scores are in the gradebook")
         elif args.command == "verify":
             from course_utils.grader.verify import verify
 

@@ -28,27 +28,20 @@ def ensure_in_gradebook(course: Path, assignment: str) -> None:
     release(course, [assignment])
 
 
-def results_path(course: Path, assignment: str, shard: tuple[int, int] | None = None) -> Path:
-    """Where ``autograde`` writes an assignment's results (``grades/ASSIGNMENT.json``, one file per shard when
-    grading is split over machines)."""
-    suffix = f".shard-{shard[0]}-of-{shard[1]}" if shard and shard[1] > 1 else ""
-    return course / "grades" / f"{assignment}{suffix}.json"
+def results_path(course: Path, assignment: str) -> Path:
+    """Where ``autograde`` writes an assignment's results: ``grades/ASSIGNMENT.json``."""
+    return course / "grades" / f"{assignment}.json"
 
 
-def collected_students(course: Path, assignment: str, shard: tuple[int, int] | None = None) -> list[str]:
-    """The students with a collected submission of ``assignment`` (those of one shard when given: shard
-    ``k`` of ``n`` takes every n-th student, starting from the k-th)."""
+def collected_students(course: Path, assignment: str) -> list[str]:
+    """The students with a collected submission of ``assignment``."""
     root = course / "submitted"
-    students = sorted(p.name for p in root.iterdir() if (p / assignment).is_dir()) if root.is_dir() else []
-    if shard:
-        k, n = shard
-        students = students[k - 1::n]
-    return students
+    return sorted(p.name for p in root.iterdir() if (p / assignment).is_dir()) if root.is_dir() else []
 
 
-def recorded(course: Path, assignment: str, shard: tuple[int, int] | None = None) -> dict[str, dict[str, Any]]:
+def recorded(course: Path, assignment: str) -> dict[str, dict[str, Any]]:
     """The results already recorded in the results file (student -> result); empty when there is none."""
-    path = results_path(course, assignment, shard)
+    path = results_path(course, assignment)
     try:
         return {r["student"]: r for r in json.loads(path.read_text())["results"]}
     except (OSError, ValueError, KeyError, TypeError):
@@ -76,7 +69,7 @@ def to_gradebook(course: Path, assignment: str, result: dict[str, Any]) -> None:
         gb.db.commit()
 
 
-def save(course: Path, assignment: str, result: dict[str, Any], shard: tuple[int, int] | None = None) -> None:
+def save(course: Path, assignment: str, result: dict[str, Any]) -> None:
     """Record one student's result everywhere: the graded notebook, the gradebook, the results file."""
     student = result["student"]
     folder = course / "autograded" / student / assignment
@@ -86,7 +79,7 @@ def save(course: Path, assignment: str, result: dict[str, Any], shard: tuple[int
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(graded, folder / f"{assignment}.ipynb")  # sanitised by the worker
     to_gradebook(course, assignment, result)
-    out = results_path(course, assignment, shard)
+    out = results_path(course, assignment)
     previous = json.loads(out.read_text())["results"] if out.exists() else []
     keep = {k: v for k, v in result.items() if k != "graded_notebook"}
     merged = {r["student"]: r for r in previous} | {student: keep}
