@@ -33,7 +33,7 @@ from course_utils.grader.collect import release as make_release
 pytestmark = pytest.mark.slow
 A = "01_perceptron_xor"
 #: seconds per cell: dave's ``predict`` loops forever (topic 01's cells take under 2 s)
-TIMEOUT = 15
+TIMEOUT = 10
 
 
 def _require(what: str, problem: str | None) -> None:

@@ -13,7 +13,7 @@ Run in a course directory (``--course DIR``, default the current directory)::
     course-grade feedback ASSIGNMENT            # nbgrader generate_feedback on sanitised graded notebooks
     course-grade export [--csv FILE]            # quoted CSV of the results
 
-The stages live in their own modules: :mod:`.collect`, :mod:`.autograde` (with :mod:`.worker`,
+The stages live in their own modules: :mod:`.collect`, :mod:`.autograde` (with :mod:`.cluster` for Dask, :mod:`.worker`,
 :mod:`.check`, :mod:`.proxy`, :mod:`.runner`, :mod:`.sandbox`, :mod:`.agent`, :mod:`.wire`), :mod:`.record`,
 :mod:`.feedback` and :mod:`.export`.
 """

@@ -27,6 +27,7 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -110,6 +111,7 @@ def worker_environment() -> dict[str, Any]:
 
 def grade_task(template: dict[str, Any], student: str, data: bytes, settings: dict[str, Any]) -> dict[str, Any]:
     """Grade one submission on a worker; returns plain data (the graded notebook as bytes)."""
+    started = time.perf_counter()
     grader = _worker_grader(template, settings)
     a = template["assignment"]
     work = Path(tempfile.mkdtemp(prefix="s", dir=grader.root))
@@ -126,6 +128,7 @@ def grade_task(template: dict[str, Any], student: str, data: bytes, settings: di
         shutil.rmtree(work, ignore_errors=True)
     result["environment"] = worker_environment()
     result["worker"], result["setup"] = socket.gethostname(), grader.setup
+    result["task_seconds"] = time.perf_counter() - started
     return result
 
 
@@ -213,6 +216,7 @@ def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool 
 
         queue = list(students)
         futures: dict[Any, str] = {}
+        sent: dict[str, float] = {}  # student -> when its task was submitted
         pending = as_completed(loop=client.loop)
 
         def top_up() -> list[dict[str, Any]]:
@@ -231,6 +235,7 @@ def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool 
                     continue
                 future = submit(student, path.read_bytes())
                 futures[future] = student
+                sent[student] = time.perf_counter()
                 pending.add(future)
             return known
 
@@ -239,6 +244,9 @@ def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool 
             student = futures.pop(future)
             try:
                 result = future.result()
+                # what the cluster added: scheduling, shipping the submission and the graded notebook back
+                overhead = time.perf_counter() - sent.pop(student) - float(result.pop("task_seconds"))
+                result["dask_ms"] = round(1000 * overhead, 1)
             except KilledWorker:
                 result = grader._empty(student) | {
                     "status": "crashed",
