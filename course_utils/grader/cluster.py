@@ -132,6 +132,14 @@ def grade_task(template: dict[str, Any], student: str, data: bytes, settings: di
     return result
 
 
+def differences(mine: dict[str, Any], theirs: dict[str, Any], worker: Any) -> str:
+    """A line that says whether a worker's environment (the receipt's fields) is the client's."""
+    differ = [f"{k} {theirs.get(k)} (here {v})" for k, v in mine.items() if theirs.get(k) != v]
+    if not differ:
+        return f"on {worker}: the same course version, constraints and libraries as here"
+    return f"on {worker}: NOT the environment of this machine: {', '.join(differ)}; receipts record the worker's"
+
+
 def _use_retries(retries: int, dask_scheduler: Any = None) -> int:  # runs on the scheduler
     dask_scheduler.allowed_failures = retries
     return dask_scheduler.allowed_failures
@@ -196,6 +204,7 @@ def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool 
         template = client.scatter(make_template(grader), broadcast=True, hash=False)
         run = uuid.uuid4().hex[:8]
         seen: set[tuple[Any, str]] = set()  # (worker host, its sandbox and limits), said once each
+        client_env = worker_environment()
 
         def submit(student: str, data: bytes) -> Any:
             return client.submit(grade_task, template, student, data, settings, pure=False,
@@ -213,6 +222,7 @@ def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool 
             if status and result.get("setup"):
                 seen.add((result.get("worker"), result["setup"]))
                 status(f"on {result.get('worker')}: {result['setup']}")
+                status(differences(client_env, result.get("environment", {}), result.get("worker")))
 
         queue = list(students)
         futures: dict[Any, str] = {}
@@ -261,6 +271,7 @@ def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool 
             if setup and status and (result.get("worker"), setup) not in seen:
                 seen.add((result.get("worker"), setup))
                 status(f"on {result.get('worker')}: {setup}")
+                status(differences(client_env, result.get("environment", {}), result.get("worker")))
             data = result.pop("graded_bytes", None)
             if data is not None:
                 work = Path(tempfile.mkdtemp(prefix="g", dir=grader.root))
