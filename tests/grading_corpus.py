@@ -210,6 +210,18 @@ try:
 except OSError:
     pass
 """
+# the sandbox shows only the world-readable part of /etc: a grader running as root would otherwise let the kernel
+# (the same uid, without capabilities) read root's own private files and print them into its feedback
+SECRET_READ = WRONG_XOR + """for _path in ("/etc/shadow", "/etc/gshadow", "/etc/ssh/ssh_host_ed25519_key"):
+    try:
+        open(_path, "rb").read(1)
+    except OSError:
+        continue
+    def xor_network():  # a secret of the grader's machine was readable: this student takes the points
+        return {"W1": np.array([[1.0, -1.0], [1.0, -1.0]]), "b1": np.array([-0.5, 1.5]), "w2": np.ones(2),
+                "b2": -1.5}
+    break
+"""
 
 CASES = [
     Case("honest1", honest),
@@ -256,6 +268,7 @@ CASES = [
     Case("classmate_read", answer("xor_network", READ_CLASSMATE), lose=(X,), sandboxed=True),
     Case("files_overwritten", before("xor_network", WRITE_FILES), sandboxed=True),
     Case("socket_opened", before("xor_network", SOCKET), sandboxed=True),
+    Case("root_secret_read", answer("xor_network", SECRET_READ), lose=(X,), sandboxed=True),
     # files that are not this assignment's notebook
     Case("empty_file", lambda ctx: "", lose=ALL, status="invalid file"),
     Case("invalid_json", lambda ctx: '{"cells": [', lose=ALL, status="invalid file"),

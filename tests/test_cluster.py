@@ -201,12 +201,77 @@ def test_a_submission_that_kills_its_worker_is_crashed_after_three_workers(tmp_p
     results = {r["student"]: r for r in autograde(course, A, sandbox="none", scheduler=local.scheduler_address)}
     killer = results.pop("killer")
     assert killer["status"] == "crashed" and killer["score"] == 0.0, killer
-    assert "ended the worker process each time it ran (3 workers)" in killer["detail"], killer
+    assert "the worker process ended each time it graded this submission (3 workers" in killer["detail"], killer
     assert len(attempts.read_text().split()) == 3, "graded on other than three workers"
     assert {s: (r["score"], r["status"]) for s, r in results.items()} == {s: (v, "graded") for s, v in
                                                                          expected.items()}
     assert {s: b["score"] for s, b in _book(course).items()} == expected | {"killer": 0.0}
     client.wait_for_workers(2, timeout=120)
+
+
+def test_every_worker_lost_at_once_and_a_worker_without_a_sandbox(tmp_path, postgres, cluster):
+    local, client = cluster
+    sandbox = _sandbox()
+    course = _course(tmp_path, "course", postgres.create("lost"))
+    source, release = grading.read_notebook(source_path(A)), grading.read_notebook(release_path(A))
+    expected = {}
+    for i in range(4):
+        honest = i % 2 == 0
+        grading.submit(course, A, f"s{i}", {f"{A}.ipynb": grading.fill_release(release, source) if honest else release})
+        expected[f"s{i}"] = 100.0 if honest else 0.0
+    # both worker processes, with the assignment they hold, killed at the first result (a machine gone)
+    pids = list(client.run(os.getpid).values())
+    lines: list[str] = []
+
+    def progress(result):
+        if pids:
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            pids.clear()
+
+    results = autograde(course, A, timeout=TIMEOUT, sandbox=sandbox, scheduler=local.scheduler_address,
+                        progress=progress, status=lines.append)
+    assert not pids, "no worker was killed"
+    assert {r["student"]: (r["score"], r["status"]) for r in results} == {s: (v, "graded") for s, v in
+                                                                          expected.items()}, results
+    assert any("every worker holding the assignment was lost: it was sent again" in line for line in lines), lines
+    client.wait_for_workers(2, timeout=120)
+
+    # a worker that cannot sandbox (here: told bubblewrap is missing) stops the run before anyone is recorded
+    def no_bwrap():
+        from course_utils.grader import sandbox as sb
+
+        sb.sandbox_problem = lambda: "bubblewrap (bwrap) is not installed"
+
+    client.run(no_bwrap)
+    try:
+        grading.submit(course, A, "s9", {f"{A}.ipynb": release})
+        with pytest.raises(RuntimeError, match="a worker cannot sandbox the student's kernel"):
+            # (other settings: a grader the workers have not made yet, so each one checks its sandbox)
+            autograde(course, A, timeout=TIMEOUT + 1, sandbox="auto", scheduler=local.scheduler_address)
+        assert "s9" not in _results(course)
+    finally:
+        client.restart()
+    client.wait_for_workers(2, timeout=120)
+
+
+def test_the_client_trusts_only_what_a_result_may_hold():
+    from types import SimpleNamespace
+
+    from course_utils.grader.cluster import checked
+
+    grader = SimpleNamespace(points={"a": 10.0, "b": 5.0})
+    good = {"student": "mallory", "status": "graded", "cells": {"a": 10, "b": 2.5}, "score": 99.0,
+            "environment": {"torch": "2.13.0", "submission_sha256": "forged", "python": 3}, "worker": "w1",
+            "graded_bytes": b"{}", "task_seconds": 1.0}
+    result = checked(good, "alice", grader)
+    assert result["student"] == "alice" and result["score"] == 12.5 and result["max_score"] == 15.0
+    assert result["environment"]["torch"] == "2.13.0" and result["environment"]["python"] is None
+    assert "submission_sha256" not in result["environment"]
+    for bad in ({**good, "cells": {"a": 11.0}}, {**good, "cells": {"a": -1.0}}, {**good, "cells": {"c": 1.0}},
+                {**good, "cells": {"a": True}}, {**good, "status": "excellent"}, ["not", "a", "dict"]):
+        with pytest.raises(ValueError):
+            checked(bad, "alice", grader)
 
 
 def _dask(*args: str) -> subprocess.Popen:

@@ -73,6 +73,9 @@ def test_rerun_skips_what_is_graded_and_verify_reproduces(tmp_path, monkeypatch)
     third = {r["student"]: r for r in autograde(course, A, jobs=2, timeout=60)}
     assert [s for s, r in third.items() if not r.get("skipped")] == ["s01"] and third["s01"]["score"] == 100.0
     assert grading.gradebook_scores(course, A)["s01"]["score"] == 100.0
+    # other grading settings (here the time per cell) are part of the key: graded again
+    other = autograde(course, A, students=["s00"], timeout=30, preflight=False)
+    assert not other[0].get("skipped") and other[0]["score"] == 100.0
     # --force grades again what is unchanged
     forced = autograde(course, A, students=["s02"], force=True, preflight=False)
     assert not forced[0].get("skipped") and forced[0]["score"] == 90.0

@@ -265,7 +265,12 @@ def autograde(course: Path, assignment: str, jobs: int = 1, timeout: int = 60, w
     record.ensure_in_gradebook(course, assignment)
     chosen = list(students) if students else record.collected_students(course, assignment)
     env, source = receipt.environment(course), receipt.source_hash(course, assignment)
-    receipts = {s: receipt.make(course, assignment, s, env, source) for s in chosen}
+    # what a score depends on besides the submission and the tests (on a cluster the sandbox is bubblewrap
+    # unless it is "none": :func:`.cluster.grade`)
+    mode = sandbox if scheduler is None or sandbox == "none" else "bwrap"
+    settings = receipt.settings_hash({"timeout": timeout, "wall_limit": wall_limit, "sandbox": mode,
+                                      "memory": memory, "max_mb": max_mb, "limits": limits})
+    receipts = {s: receipt.make(course, assignment, s, env, source, settings) for s in chosen}
     previous = record.recorded(course, assignment)
     results: list[dict[str, Any]] = []
     todo = []
@@ -291,7 +296,9 @@ def autograde(course: Path, assignment: str, jobs: int = 1, timeout: int = 60, w
             with contextlib.closing(graded):
                 for result in graded:
                     # the environment the score came from: a worker's own, on a cluster
-                    result["receipt"] = receipts[result["student"]] | result.pop("environment", {})
+                    where = result.pop("environment", {})
+                    result["receipt"] = receipts[result["student"]] | {k: where[k] for k in receipt.ENV_FIELDS
+                                                                       if k in where}
                     try:
                         record.save(course, assignment, result)
                     except Exception as err:  # noqa: BLE001 - one student's record never stops the class

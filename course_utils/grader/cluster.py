@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import os
 import shutil
 import socket
 import tempfile
@@ -37,6 +38,10 @@ from typing import Any
 RETRIES = 2
 #: seconds the client waits for the scheduler, and for a first worker
 CONNECT_TIMEOUT = 60
+#: Graders (one per assignment and settings) a worker process keeps
+KEPT_GRADERS = 3
+#: the largest graded notebook a worker may send back, bytes (the runner keeps 40 MB of outputs)
+MAX_GRADED_BYTES = 64 * 2**20
 
 _GRADERS: dict[str, Any] = {}  # one Grader per (template, settings) in each worker process
 _LOCK = threading.Lock()
@@ -64,9 +69,26 @@ def _close_all() -> None:
         _GRADERS.clear()
 
 
+class SandboxMissing(RuntimeError):
+    """A worker cannot sandbox the kernel (bubblewrap missing or refused): the run stops."""
+
+
+def _remove_stale_folders() -> None:
+    """Remove the folders of worker processes that are gone (killed before they could clean up): they
+    hold an assignment's hidden tests and a submission."""
+    for folder in Path(tempfile.gettempdir()).glob("cgw*-*"):
+        pid = folder.name[3:].split("-")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _worker_grader(template: dict[str, Any], settings: dict[str, Any]) -> Any:
-    """This worker process's Grader for the template and settings (made on first use; an earlier one for
-    another template is closed)."""
+    """This worker process's Grader for the template and settings, made on first use. The last
+    :data:`KEPT_GRADERS` are kept (runs of several assignments may share a cluster); older ones are closed.
+
+    Raises:
+        SandboxMissing: the settings ask for bubblewrap and it does not work on this worker.
+    """
     import json
 
     from course_utils.grader.autograde import Grader
@@ -76,19 +98,27 @@ def _worker_grader(template: dict[str, Any], settings: dict[str, Any]) -> Any:
     key = template["sha256"] + json.dumps(settings, sort_keys=True)
     with _LOCK:
         if key in _GRADERS:
+            _GRADERS[key] = _GRADERS.pop(key)  # the most recently used last
             return _GRADERS[key]
-        for old in list(_GRADERS):
-            previous = _GRADERS.pop(old)
+        try:
+            sandbox, line = choose_sandbox(settings["sandbox"])  # this worker's own
+        except RuntimeError as err:
+            raise SandboxMissing(f"{socket.gethostname()}: {err}") from None
+        if not _GRADERS:
+            atexit.register(_close_all)
+            _remove_stale_folders()
+        while len(_GRADERS) >= KEPT_GRADERS:
+            previous = _GRADERS.pop(next(iter(_GRADERS)))
             previous.close()
             shutil.rmtree(previous.root.parent, ignore_errors=True)
         a = template["assignment"]
-        base = Path(tempfile.mkdtemp(prefix="cgw"))  # short: Unix socket paths are limited to 107 bytes
+        # short (Unix socket paths are limited to 107 bytes), and named after this process
+        base = Path(tempfile.mkdtemp(prefix=f"cgw{os.getpid()}-"))
         course = base / "course"
         (course / "solutions" / a).mkdir(parents=True)
         (course / "solutions" / a / f"{a}.ipynb").write_bytes(template["source"])
         (course / "release.ipynb").write_bytes(template["release"])
         (base / "r").mkdir()
-        sandbox, line = choose_sandbox(settings["sandbox"])  # this worker's: "auto" is decided here
         grader = Grader(course, a, base / "r", settings["timeout"], settings["wall_limit"], sandbox,
                         settings["memory"], settings["max_mb"], settings["limits"],
                         release_path=course / "release.ipynb")
@@ -96,8 +126,6 @@ def _worker_grader(template: dict[str, Any], settings: dict[str, Any]) -> Any:
         if limits:
             line += "; " + describe(Limits(**limits["per_kernel"]), mechanism(limits["mode"]), sandbox == "bwrap")
         grader.setup = line
-        if not _GRADERS:
-            atexit.register(_close_all)
         _GRADERS[key] = grader
         return grader
 
@@ -172,17 +200,66 @@ def _threads(client: Any) -> int:
     return max(1, sum(client.nthreads().values()))
 
 
+STATUSES = ("graded", "crashed", "timed out", "invalid file")
+
+
+def checked(reply: Any, student: str, grader: Any) -> dict[str, Any]:
+    """The result a worker sent, rebuilt from the fields the client expects, each of its type and range:
+    the student is the client's, the score the sum of the cells, each cell within its points; the
+    environment holds only the receipt's environment fields (a worker cannot change a receipt's key).
+
+    Raises:
+        ValueError: the reply is not a result (the student is then recorded "crashed": grading failed).
+    """
+    from course_utils.grader.receipt import ENV_FIELDS
+
+    if not isinstance(reply, dict) or reply.get("status") not in STATUSES:
+        raise ValueError("the worker's reply is not a result")
+    raw = reply.get("cells")
+    if not isinstance(raw, dict) or set(raw) - set(grader.points):
+        raise ValueError("the worker's reply has cells this assignment does not")
+    cells = {}
+    for gid, points in grader.points.items():
+        value = raw.get(gid, 0.0)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= points:
+            raise ValueError(f"the worker's reply gives {gid} {value!r} of {points:g} points")
+        cells[gid] = float(value)
+    text = lambda value, n: value[:n] if isinstance(value, str) else ""  # noqa: E731
+    messages = reply.get("messages") if isinstance(reply.get("messages"), dict) else {}
+    env = reply.get("environment") if isinstance(reply.get("environment"), dict) else {}
+    result = {"student": student, "score": float(sum(cells.values())), "max_score": float(sum(grader.points.values())),
+              "status": reply["status"], "detail": text(reply.get("detail"), 600), "cells": cells,
+              "messages": {g: text(m, 4000) for g, m in messages.items() if g in grader.points},
+              "environment": {k: env[k] if isinstance(env.get(k), str) else None for k in ENV_FIELDS},
+              "worker": text(reply.get("worker"), 200), "setup": text(reply.get("setup"), 1000)}
+    if isinstance(reply.get("log"), str):
+        result["log"] = reply["log"][-3000:]
+    if isinstance(reply.get("seconds"), (int, float)) and not isinstance(reply.get("seconds"), bool):
+        result["seconds"] = round(float(reply["seconds"]), 2)
+    data = reply.get("graded_bytes")
+    if isinstance(data, bytes) and len(data) <= MAX_GRADED_BYTES:
+        result["graded_bytes"] = data
+    task = reply.get("task_seconds")
+    result["task_seconds"] = float(task) if isinstance(task, (int, float)) and not isinstance(task, bool) else 0.0
+    return result
+
+
 def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool = True,
           status: Any = None) -> Iterator[dict[str, Any]]:
     """The results of ``students`` graded on the Dask cluster at ``scheduler``, as they finish.
 
     ``grader`` is the client's own Grader: it supplies the release, the settings and the empty result; it
-    grades nothing here.
+    grades nothing here. Its sandbox "auto" means bubblewrap on every worker: a worker without it stops the
+    run (:class:`SandboxMissing`), because an unsandboxed kernel on a cluster reaches the scheduler, and
+    through it every worker and this process. Only "none" grades unsandboxed; the workers are restarted
+    after such a run, so that nothing a student left in them outlives it.
 
     Raises:
         PreflightError: the instructor's solution, graded on a worker, does not score full marks.
-        RuntimeError: the cluster cannot be used (see :func:`connect`).
+        RuntimeError: the cluster cannot be used (see :func:`connect`), or a worker cannot sandbox.
     """
+    from concurrent.futures import CancelledError
+
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
 
@@ -190,6 +267,8 @@ def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool 
     from course_utils.grader.autograde import PREFLIGHT, check_preflight
 
     a = grader.assignment
+    settings = settings_of(grader)
+    settings["sandbox"] = "none" if grader.sandbox == "none" else "bwrap"
     client = connect(scheduler)
     try:
         try:
@@ -200,33 +279,65 @@ def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool 
         if status:
             status(f"Dask cluster at {scheduler}: {len(workers)} worker(s), {sum(workers.values())} thread(s); a "
                    f"submission whose worker dies is graded again at most {retries} times")
-        settings = settings_of(grader)
-        template = client.scatter(make_template(grader), broadcast=True, hash=False)
+        template_data = make_template(grader)
+        state = {"template": client.scatter([template_data], broadcast=True, hash=False)[0]}
         run = uuid.uuid4().hex[:8]
         seen: set[tuple[Any, str]] = set()  # (worker host, its sandbox and limits), said once each
         client_env = worker_environment()
 
-        def submit(student: str, data: bytes) -> Any:
-            return client.submit(grade_task, template, student, data, settings, pure=False,
-                                 key=f"course-grade-{a}-{run}-{student}")
+        def submit(student: str, data: bytes, attempt: int = 0) -> Any:
+            return client.submit(grade_task, state["template"], student, data, settings, pure=False,
+                                 key=f"course-grade-{a}-{run}-{student}-{attempt}")
+
+        def say_setup(result: dict[str, Any]) -> None:
+            setup = result.pop("setup", "")
+            if setup and status and (result["worker"], setup) not in seen:
+                seen.add((result["worker"], setup))
+                status(f"on {result['worker']}: {setup}")
+                status(differences(client_env, result["environment"], result["worker"]))
+
+        def template_lost() -> bool:
+            """Whether every worker holding the template died (it is then sent again)."""
+            if state["template"].status == "finished":
+                return False
+            client.wait_for_workers(1, timeout=10 * CONNECT_TIMEOUT)
+            state["template"] = client.scatter([template_data], broadcast=True, hash=False)[0]
+            if status:
+                status("every worker holding the assignment was lost: it was sent again")
+            return True
+
+        def no_sandbox(err: BaseException) -> RuntimeError:
+            return RuntimeError(
+                f"a worker cannot sandbox the student's kernel ({err}). The run stops here; every result "
+                "graded so far is recorded, and a rerun goes on from there. Install bubblewrap on that "
+                "worker or remove it from the cluster (--sandbox none grades unsandboxed: on a cluster "
+                "that lets a student's code reach the scheduler, every worker and this process)")
 
         if preflight:
             import nbformat
 
             solution = nbformat.writes(grading.fill_release(grader.release, grader.source)).encode()
-            try:
-                result = submit(PREFLIGHT, solution).result()
-            except KilledWorker as err:
-                result = grader._empty(PREFLIGHT) | {"status": "crashed", "detail": f"killed its workers: {err}"}
+            for attempt in range(RETRIES + 1):
+                try:
+                    result = checked(submit(PREFLIGHT, solution, attempt).result(), PREFLIGHT, grader)
+                    break
+                except SandboxMissing as err:
+                    raise no_sandbox(err) from None
+                except KilledWorker as err:
+                    result = grader._empty(PREFLIGHT) | {"status": "crashed", "detail": f"killed its workers: {err}",
+                                                         "worker": "?"}
+                    break
+                except CancelledError:
+                    template_lost()
+            else:
+                raise RuntimeError(f"the preflight was lost on the cluster {RETRIES + 1} times")
             check_preflight(a, result, f" on a worker ({result.get('worker', '?')})")
-            if status and result.get("setup"):
-                seen.add((result.get("worker"), result["setup"]))
-                status(f"on {result.get('worker')}: {result['setup']}")
-                status(differences(client_env, result.get("environment", {}), result.get("worker")))
+            say_setup(result)
 
         queue = list(students)
         futures: dict[Any, str] = {}
         sent: dict[str, float] = {}  # student -> when its task was submitted
+        attempts: dict[str, int] = {}  # student -> tasks lost with the template
         pending = as_completed(loop=client.loop)
 
         def top_up() -> list[dict[str, Any]]:
@@ -243,7 +354,7 @@ def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool 
                 if size is None or size > grader.max_mb * 1e6:
                     known.append(grader.grade(student, path))  # read here: not collected, or too large
                     continue
-                future = submit(student, path.read_bytes())
+                future = submit(student, path.read_bytes(), attempts.get(student, 0))
                 futures[future] = student
                 sent[student] = time.perf_counter()
                 pending.add(future)
@@ -253,25 +364,32 @@ def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool 
         for future in pending:
             student = futures.pop(future)
             try:
-                result = future.result()
+                result = checked(future.result(), student, grader)
                 # what the cluster added: scheduling, shipping the submission and the graded notebook back
-                overhead = time.perf_counter() - sent.pop(student) - float(result.pop("task_seconds"))
+                overhead = time.perf_counter() - sent.pop(student) - result.pop("task_seconds")
                 result["dask_ms"] = round(1000 * overhead, 1)
+                say_setup(result)
+            except SandboxMissing as err:
+                raise no_sandbox(err) from None
             except KilledWorker:
                 result = grader._empty(student) | {
                     "status": "crashed",
-                    "detail": f"its grading ended the worker process each time it ran ({RETRIES + 1} workers): "
-                              "not graded"}
+                    "detail": f"grading failed: the worker process ended each time it graded this submission "
+                              f"({RETRIES + 1} workers; a rerun grades it again)"}
+            except CancelledError as err:
+                attempts[student] = attempts.get(student, 0) + 1
+                if attempts[student] <= RETRIES + 1:  # lost with the template, not the student's doing: again
+                    template_lost()
+                    queue.insert(0, student)
+                    yield from top_up()
+                    continue
+                result = grader._empty(student) | {
+                    "status": "crashed", "detail": f"grading failed: {type(err).__name__}: {str(err)[:300]}"}
             except Exception as err:  # noqa: BLE001 - one submission never stops the class
                 result = grader._empty(student) | {
                     "status": "crashed", "detail": f"grading failed: {type(err).__name__}: {str(err)[:300]}"}
             finally:
                 future.release()
-            setup = result.pop("setup", None)
-            if setup and status and (result.get("worker"), setup) not in seen:
-                seen.add((result.get("worker"), setup))
-                status(f"on {result.get('worker')}: {setup}")
-                status(differences(client_env, result.get("environment", {}), result.get("worker")))
             data = result.pop("graded_bytes", None)
             if data is not None:
                 work = Path(tempfile.mkdtemp(prefix="g", dir=grader.root))
@@ -280,4 +398,10 @@ def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool 
             yield result
             yield from top_up()
     finally:
-        client.close()
+        try:
+            if settings["sandbox"] == "none":  # student code ran in these processes: start them anew
+                client.restart(timeout=10 * CONNECT_TIMEOUT)
+                if status:
+                    status("the workers were restarted: this run was unsandboxed")
+        finally:
+            client.close()

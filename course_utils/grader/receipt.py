@@ -1,7 +1,8 @@
 """Grade receipts: what a result was computed from, so that a rerun skips what is already graded and a
 score can be reproduced later.
 
-A result is keyed by (assignment, student, SHA-256 of the submission, SHA-256 of the assignment's source):
+A result is keyed by (assignment, student, SHA-256 of the submission, SHA-256 of the assignment's source,
+SHA-256 of the grading settings: timeouts, limits, the sandbox):
 ``course-grade autograde`` skips a student whose recorded result has the same key (``--force`` regrades),
 so an interrupted run resumes where it stopped, and a changed submission or changed tests are regraded.
 The receipt also records the environment the score came from: the course package's version, the SHA-256 of
@@ -18,8 +19,12 @@ from typing import Any
 
 #: results with these statuses are graded again by a rerun: the grader, not the student, failed
 RETRY_DETAIL = ("grading failed", "could not be recorded")
-FIELDS = ("submission_sha256", "source_sha256", "course_version", "constraints_sha256", "python", "numpy",
-          "torch")
+FIELDS = ("submission_sha256", "source_sha256", "settings_sha256", "course_version", "constraints_sha256",
+          "python", "numpy", "torch")
+#: the fields that say where a score was computed (a worker's own, on a cluster)
+ENV_FIELDS = FIELDS[3:]
+#: the fields a rerun compares: a result is graded again when one of them changed
+KEY_FIELDS = FIELDS[:3]
 
 
 def _sha256(data: bytes) -> str:
@@ -70,9 +75,18 @@ def constraints_of_package() -> Path:
     return Path(course_utils.__file__).resolve().parents[1] / "constraints.txt"
 
 
-def make(course: Path, assignment: str, student: str, env: dict[str, Any], source: str) -> dict[str, Any]:
+def settings_hash(settings: dict[str, Any]) -> str:
+    """SHA-256 of the grading settings a score depends on (timeouts, limits, the sandbox)."""
+    import json
+
+    return _sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+
+
+def make(course: Path, assignment: str, student: str, env: dict[str, Any], source: str,
+         settings: str | None = None) -> dict[str, Any]:
     """The receipt of one student's result (computed before grading: the key is what was graded)."""
-    return {"submission_sha256": submission_hash(course, assignment, student), "source_sha256": source, **env}
+    return {"submission_sha256": submission_hash(course, assignment, student), "source_sha256": source,
+            "settings_sha256": settings, **env}
 
 
 def already_graded(previous: dict[str, Any] | None, receipt: dict[str, Any]) -> bool:
@@ -82,5 +96,5 @@ def already_graded(previous: dict[str, Any] | None, receipt: dict[str, Any]) -> 
     old = previous["receipt"]
     if receipt["submission_sha256"] is None:
         return False
-    same = all(old.get(k) == receipt[k] for k in ("submission_sha256", "source_sha256"))
+    same = all(old.get(k) == receipt[k] for k in KEY_FIELDS)
     return same and not str(previous.get("detail", "")).startswith(RETRY_DETAIL)

@@ -6,7 +6,9 @@ Unix sockets in a folder of its own (ZeroMQ's ``ipc`` transport), so it needs no
 
 Inside the sandbox (``bwrap``, Debian package ``bubblewrap``) the kernel sees:
 
-- read-only: the operating system (``/usr``, ``/etc``, ...), the Python installation and its
+- read-only: the operating system (``/usr``, ``/opt``, ...; of ``/etc`` only what every user of the
+  machine may read: :func:`public_binds`, so not ``/etc/shadow`` or a host key, which the kernel, running
+  as the grader's user, could otherwise read when that user owns them), the Python installation and its
   packages, and ``course_utils``;
 - read-write: its own working folder (holding only the student's notebook, without hidden tests; with
   ``--disk`` a tmpfs of that size where the notebook is read-only), its socket folder (only until its
@@ -25,14 +27,65 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 #: the size of the kernel's /tmp (held in memory)
 TMP_BYTES = 256 * 2**20
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
+#: system folders of which the kernel sees only what every user may read (secrets live there)
+_PUBLIC_ONLY = ("/etc",)
+
+
+def _public(path: Path) -> bool:
+    """Whether every entry under ``path`` (itself included) is readable by every user (folders also
+    searchable); links count as public (what they point to is checked where it is mounted)."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    if stat.S_ISLNK(st.st_mode):
+        return True
+    if stat.S_ISDIR(st.st_mode):
+        if st.st_mode & 0o005 != 0o005:
+            return False
+        try:
+            return all(_public(child) for child in path.iterdir())
+        except OSError:
+            return False
+    return bool(st.st_mode & 0o004) and stat.S_ISREG(st.st_mode)
+
+
+@cache
+def public_binds(top: str) -> tuple[str, ...]:
+    """bwrap arguments that show, read-only, the part of folder ``top`` that every user may read: a folder
+    whose whole tree is public is bound as one; otherwise it is made empty and its public entries are
+    bound one by one (links are kept as links; sockets, devices and private files are left out)."""
+    args: list[str] = []
+
+    def visit(path: Path) -> None:
+        try:
+            st = path.lstat()
+        except OSError:
+            return
+        if stat.S_ISLNK(st.st_mode):
+            args.extend(["--symlink", os.readlink(path), str(path)])
+        elif _public(path):
+            args.extend(["--ro-bind", str(path), str(path)])
+        elif stat.S_ISDIR(st.st_mode) and st.st_mode & 0o005 == 0o005:
+            args.extend(["--dir", str(path)])
+            try:
+                children = sorted(path.iterdir())
+            except OSError:
+                return
+            for child in children:
+                visit(child)
+
+    visit(Path(top))
+    return tuple(args)
 
 
 def bwrap_path() -> str | None:
@@ -78,6 +131,8 @@ def _mounts(workdir: Path, rw: list[Path], disk_mb: int = 0) -> list[str]:
         path = Path(top)
         if path.is_symlink():
             args += ["--symlink", os.readlink(path), top]
+        elif path.is_dir() and top in _PUBLIC_ONLY:
+            args += list(public_binds(top))
         elif path.is_dir():
             args += ["--ro-bind", top, top]
     args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/dev/shm",

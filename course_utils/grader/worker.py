@@ -44,8 +44,25 @@ def grade(request: dict[str, Any]) -> dict[str, Any]:
     return {"cells": report.cells, "messages": report.messages, "deaths": report.deaths, "seconds": report.seconds}
 
 
+def _die_with_parent() -> None:
+    """End this process (and with it the sandboxed kernel, which bubblewrap ties to it) when the process
+    that started it is gone: a Dask worker killed mid-run must not leave its grading running."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main() -> None:
     """Serve requests until stdin closes."""
+    _die_with_parent()
     memory = os.environ.get("COURSE_GRADE_CHECKER_MB")
     if memory:  # a reply the tests unpack into something huge fails that test, not the machine
         from course_utils.grader.kernel import set_memory_limit
