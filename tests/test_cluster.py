@@ -17,12 +17,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import grading_corpus as corpus
 import pytest
 from conftest import ROOT, free_port, release_path, source_path
+from test_resume import _class as honest_blank_wrong
+from test_resume import _cli, kill_after_two_results
 from wrong_implementations import topic_01_perceptron_xor as wrong01
 
 from course_utils import grading
@@ -280,12 +281,6 @@ def _dask(*args: str) -> subprocess.Popen:
                             start_new_session=True, env=grading.tool_env())
 
 
-def _cli(course, *args):
-    return subprocess.Popen([sys.executable, "-m", "course_utils.grader", "--course", str(course), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=grading.tool_env(),
-                            start_new_session=True)
-
-
 def test_readme_cluster_setup_and_a_client_killed_half_way(tmp_path, postgres):
     readme = (ROOT / "README.md").read_text()
     for line in ("dask scheduler --host", "dask worker tcp://", "--nworkers", "--nthreads 1",
@@ -297,25 +292,9 @@ def test_readme_cluster_setup_and_a_client_killed_half_way(tmp_path, postgres):
     try:
         procs.append(_dask("worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard"))
         course = _course(tmp_path, "course", postgres.create("resume"))
-        source, release = grading.read_notebook(source_path(A)), grading.read_notebook(release_path(A))
-        kinds = [(grading.fill_release(release, source), 100.0), (release, 0.0),
-                 (grading.fill_release(release, source, {"xor_network": corpus.WRONG_XOR}), 90.0)]
-        expected = {}
-        for i in range(8):
-            nb, score = kinds[i % 3]
-            grading.submit(course, A, f"s{i:02d}", {f"{A}.ipynb": nb})
-            expected[f"s{i:02d}"] = score
-        results = course / "grades" / f"{A}.json"
-        proc = _cli(course, "autograde", A, "--scheduler", address)
-        deadline = time.monotonic() + 900
-        while time.monotonic() < deadline:  # SIGKILL the client (its whole session) after two results
-            done = json.loads(results.read_text())["results"] if results.exists() else []
-            if len(done) >= 2 or proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        before = _results(course)
+        expected = honest_blank_wrong(course, 8)
+        before = kill_after_two_results(_cli(course, "autograde", A, "--scheduler", address),
+                                        course / "grades" / f"{A}.json")
         assert 2 <= len(before) < 8, f"{len(before)} results when the client was killed"
         proc = _cli(course, "autograde", A, "--scheduler", address)
         out, err = proc.communicate(timeout=900)

@@ -48,6 +48,20 @@ def _cli(course, *args, **kwargs):
                             start_new_session=True, **kwargs)
 
 
+def kill_after_two_results(proc: subprocess.Popen, results) -> dict[str, dict]:
+    """SIGKILL the client ``proc`` (its whole session) once the results file holds two results; returns the
+    results it had recorded."""
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        done = json.loads(results.read_text())["results"] if results.exists() else []
+        if len(done) >= 2 or proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return {r["student"]: r for r in json.loads(results.read_text())["results"]}
+
+
 def test_rerun_skips_what_is_graded_and_verify_reproduces(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", grading.tool_env()["PATH"])
     course = grading.copy_course(ROOT, tmp_path / "course")
@@ -104,16 +118,7 @@ def test_a_client_killed_half_way_resumes_where_it_stopped(tmp_path):
     assert _cli(course, "release", A).wait(timeout=600) == 0
     expected = _class(course, 6)
     results = course / "grades" / f"{A}.json"
-    proc = _cli(course, "autograde", A, "--jobs", "1", "--sandbox", "none")
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:  # stop the client (SIGKILL, its whole session) after two results
-        done = json.loads(results.read_text())["results"] if results.exists() else []
-        if len(done) >= 2 or proc.poll() is not None:
-            break
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    before = {r["student"]: r for r in json.loads(results.read_text())["results"]}
+    before = kill_after_two_results(_cli(course, "autograde", A, "--jobs", "1", "--sandbox", "none"), results)
     assert 2 <= len(before) < 6, f"{len(before)} results when the client was killed"
     proc = _cli(course, "autograde", A, "--jobs", "2", "--sandbox", "none")
     out, err = proc.communicate(timeout=900)
