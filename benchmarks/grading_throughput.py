@@ -87,7 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", default="", help="assignments whose id contains this text")
     parser.add_argument("--count", type=int, default=40)
-    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--jobs", type=int, nargs="*", default=[1, 2], help="local --jobs values (none: --jobs)")
     parser.add_argument("--dask", type=int, nargs="*", default=[2],
                         help="Dask LocalCluster sizes (worker processes) to run as well (none: --dask)")
     parser.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto")

@@ -243,7 +243,7 @@ def autograde(course: Path, assignment: str, jobs: int = 1, timeout: int = 60, w
               preflight: bool = True, progress: Callable[[dict[str, Any]], None] | None = None,
               max_mb: float = collect.MAX_NOTEBOOK_MB, limits: dict[str, Any] | None = None,
               force: bool = False, scheduler: str | None = None,
-              status: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+              status: Callable[[str], None] | None = None, throwaway_cluster: bool = False) -> list[dict[str, Any]]:
     """Grade every collected submission of ``assignment``, ``jobs`` at a time on this machine, or on the Dask
     cluster whose scheduler is at ``scheduler`` (:mod:`.cluster`); record each result in the gradebook and
     the results file as soon as it is known (from this process only). A student whose recorded result has
@@ -252,6 +252,8 @@ def autograde(course: Path, assignment: str, jobs: int = 1, timeout: int = 60, w
 
     Args:
         status: called with a line about the cluster (its workers, its retry setting) when there is one.
+        throwaway_cluster: allows ``sandbox="none"`` with a ``scheduler`` (refused otherwise: a student's
+            code would reach the cluster); only for a cluster discarded after the run, as in the tests.
 
     Returns:
         one result per student (see :meth:`Grader.grade`; skipped ones are the recorded result with
@@ -262,6 +264,10 @@ def autograde(course: Path, assignment: str, jobs: int = 1, timeout: int = 60, w
     """
     from course_utils.grader import receipt
 
+    if scheduler is not None and sandbox == "none" and not throwaway_cluster:
+        from course_utils.grader.cluster import UNSANDBOXED_CLUSTER
+
+        raise ValueError(f"sandbox 'none' with a scheduler: {UNSANDBOXED_CLUSTER} (use sandbox='auto')")
     record.ensure_in_gradebook(course, assignment)
     chosen = list(students) if students else record.collected_students(course, assignment)
     env, source = receipt.environment(course), receipt.source_hash(course, assignment)
@@ -292,7 +298,7 @@ def autograde(course: Path, assignment: str, jobs: int = 1, timeout: int = 60, w
             else:
                 from course_utils.grader import cluster
 
-                graded = cluster.grade(grader, todo, scheduler, preflight, status)
+                graded = cluster.grade(grader, todo, scheduler, preflight, status, throwaway_cluster)
             with contextlib.closing(graded):
                 for result in graded:
                     # the environment the score came from: a worker's own, on a cluster

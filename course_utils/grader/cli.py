@@ -142,8 +142,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise RuntimeError(f"no assignment {args.assignment!r} in {course / 'solutions'}")
             per_kernel = Limits(memory_mb=args.memory, cpus=args.cpus, pids=args.pids, disk_mb=args.disk)
             limits = {"per_kernel": dataclasses.asdict(per_kernel), "mode": args.limits}
-            if args.scheduler:  # each worker chooses its sandbox and limits mechanism; it says which, below
-                mode = args.sandbox
+            if args.scheduler:  # each worker sandboxes with bubblewrap and says so, with its limits, below
+                from course_utils.grader.cluster import UNSANDBOXED_CLUSTER
+
+                if args.sandbox == "none":
+                    raise RuntimeError(f"--sandbox none with --scheduler: {UNSANDBOXED_CLUSTER}")
+                mode = "bwrap"
             else:
                 mode, line = choose_sandbox(args.sandbox)
                 print(line, flush=True)

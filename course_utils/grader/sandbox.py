@@ -6,7 +6,7 @@ Unix sockets in a folder of its own (ZeroMQ's ``ipc`` transport), so it needs no
 
 Inside the sandbox (``bwrap``, Debian package ``bubblewrap``) the kernel sees:
 
-- read-only: the operating system (``/usr``, ``/opt``, ...; of ``/etc`` only what every user of the
+- read-only: the operating system (``/usr``, ...; of ``/etc`` and ``/opt`` only what every user of the
   machine may read: :func:`public_binds`, so not ``/etc/shadow`` or a host key, which the kernel, running
   as the grader's user, could otherwise read when that user owns them), the Python installation and its
   packages, and ``course_utils``;
@@ -37,7 +37,7 @@ from pathlib import Path
 TMP_BYTES = 256 * 2**20
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
 #: system folders of which the kernel sees only what every user may read (secrets live there)
-_PUBLIC_ONLY = ("/etc",)
+_PUBLIC_ONLY = ("/etc", "/opt")
 
 
 def _public(path: Path) -> bool:
