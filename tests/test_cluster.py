@@ -248,9 +248,11 @@ def test_every_worker_lost_at_once_and_a_worker_without_a_sandbox(tmp_path, post
     client.run(no_bwrap)
     try:
         grading.submit(course, A, "s9", {f"{A}.ipynb": release})
-        with pytest.raises(RuntimeError, match="a worker cannot sandbox the student's kernel"):
-            # (other settings: a grader the workers have not made yet, so each one checks its sandbox)
-            autograde(course, A, timeout=TIMEOUT + 1, sandbox="auto", scheduler=local.scheduler_address)
+        # (other settings: a grader the workers have not made yet, so each one checks its sandbox)
+        for preflight in (True, False):  # found by the preflight, or else by the first submission
+            with pytest.raises(RuntimeError, match="a worker cannot sandbox the student's kernel"):
+                autograde(course, A, timeout=TIMEOUT + 1 + preflight, sandbox="auto", preflight=preflight,
+                          scheduler=local.scheduler_address)
         assert "s9" not in _results(course)
     finally:
         client.restart()

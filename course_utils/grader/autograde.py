@@ -93,7 +93,8 @@ class Grader:
         try:
             worker = self._idle.get_nowait()
         except queue.Empty:
-            env = grading.tool_env() | {"COURSE_GRADE_CHECKER_MB": str(max(CHECKER_MB, 2 * self.memory))}
+            env = grading.tool_env() | {"COURSE_GRADE_CHECKER_MB": str(max(CHECKER_MB, 2 * self.memory)),
+                                        "COURSE_GRADE_PARENT": str(os.getpid())}
             worker = subprocess.Popen([sys.executable, "-m", "course_utils.grader.worker"], env=env,
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                       text=True, start_new_session=True)

@@ -4,9 +4,9 @@ The instructor's process (the *client*) connects to a ``dask scheduler`` and sen
 submission. A task carries the submission's bytes; the assignment's *template* (its source notebook with
 the hidden tests, and the release made from it by the client) travels as a worker plugin
 (:class:`TemplatePlugin`), which the scheduler keeps and gives to each worker once, also to one that joins or
-is restarted later, so that no worker's death loses it. On a worker, :func:`grade_task` grades the submission exactly as a local
-run does (a :class:`~course_utils.grader.autograde.Grader` with its checker processes, the student's
-kernel in the same sandbox and limits) and returns plain data: the scores, status and reason, the graded
+is restarted later, so that no worker's death loses it. On a worker, :func:`grade_task` grades the
+submission exactly as a local run does (a :class:`~course_utils.grader.autograde.Grader` with its
+checker processes, the student's kernel in the same sandbox and limits) and returns plain data: the scores, status and reason, the graded
 notebook's bytes and the worker's environment for the receipt. Workers never touch the gradebook or the
 course folder; the client records every result (:mod:`.record`), one at a time, as they arrive.
 
@@ -20,7 +20,8 @@ Faults:
 - A task that fails on the grader's side is recorded as "crashed" with "grading failed" (a rerun grades it
   again); the client losing its scheduler stops the run, and a rerun resumes it (:mod:`.receipt`).
 - Every worker must sandbox the kernel with bubblewrap; ``--sandbox none`` is refused (an unsandboxed
-  kernel reaches the scheduler). Replies are read with msgpack only, never pickle.
+  kernel reaches the scheduler). The client, the scheduler and the workers trust each other entirely
+  (Dask unpickles what they send): the sandbox, which has no network, is what keeps students out.
 """
 from __future__ import annotations
 
@@ -78,35 +79,44 @@ class SandboxMissing(RuntimeError):
     """A worker cannot sandbox the kernel (bubblewrap missing or refused): the run stops."""
 
 
-_HELD: list[Any] = []  # the open lock files of this process's folders (the locks last as long as it does)
-
-
-def _hold(folder: Path) -> None:
-    """Lock ``folder`` for as long as this process lives (the kernel releases the lock when it ends, however
-    it ends)."""
+def _locked_folder() -> tuple[Path, Any]:
+    """A new folder ``cgw<pid>-…`` in the temporary directory, locked for as long as this process lives
+    (the kernel releases the lock however the process ends). It is made and locked under another name, then
+    renamed, so that no other worker ever sees it unlocked."""
     import fcntl
 
-    lock = open(folder / ".lock", "w")  # noqa: SIM115 - held open on purpose
+    staging = Path(tempfile.mkdtemp(prefix=f"cgt{os.getpid()}-"))
+    lock = open(staging / ".lock", "w")  # noqa: SIM115 - held open on purpose, closed with its Grader
     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    _HELD.append(lock)
+    folder = staging.with_name("cgw" + staging.name[3:])
+    staging.rename(folder)
+    return folder, lock
 
 
 def _remove_stale_folders() -> None:
     """Remove the folders of worker processes that are gone (killed, or stopped before they could clean
-    up): they hold an assignment's hidden tests and a submission. A folder is stale when its lock can be
-    taken, which works across PID namespaces (containers sharing /tmp); a folder without a lock file is
-    from a worker that is gone too."""
+    up): they hold an assignment's hidden tests and a submission. A folder of this user is stale when the
+    lock file it holds can be locked, which works across PID namespaces (containers sharing /tmp); links,
+    other users' folders and folders without a lock file are left alone."""
     import fcntl
+    import stat
 
-    for folder in Path(tempfile.gettempdir()).glob("cgw*"):
-        if not folder.is_dir() or folder.is_symlink():
+    for folder in Path(tempfile.gettempdir()).glob("cgw*-*"):
+        try:
+            info = folder.lstat()
+            if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+                continue
+            fd = os.open(folder / ".lock", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
             continue
         try:
-            with open(folder / ".lock", "a") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 shutil.rmtree(folder, ignore_errors=True)
         except OSError:
-            continue  # held: a live worker's
+            pass  # held: a live worker's
+        finally:
+            os.close(fd)
 
 
 def _worker_grader(template: dict[str, Any], settings: dict[str, Any]) -> Any:
@@ -139,11 +149,11 @@ def _worker_grader(template: dict[str, Any], settings: dict[str, Any]) -> Any:
             previous = _GRADERS.pop(old)  # the least recently used of those grading nothing now
             previous.close()
             shutil.rmtree(previous.root.parent, ignore_errors=True)
+            previous.lock.close()
         a = template["assignment"]
-        # short (Unix socket paths are limited to 107 bytes), and named after this process
-        base = Path(tempfile.mkdtemp(prefix=f"cgw{os.getpid()}-"))
-        _hold(base)
+        base, lock = _locked_folder()  # short: Unix socket paths are limited to 107 bytes
         course = base / "course"
+        course.mkdir()
         (course / "solutions" / a).mkdir(parents=True)
         (course / "solutions" / a / f"{a}.ipynb").write_bytes(template["source"])
         (course / "release.ipynb").write_bytes(template["release"])
@@ -154,7 +164,7 @@ def _worker_grader(template: dict[str, Any], settings: dict[str, Any]) -> Any:
         limits = settings["limits"]
         if limits:
             line += "; " + describe(Limits(**limits["per_kernel"]), mechanism(limits["mode"]), sandbox == "bwrap")
-        grader.setup, grader.busy = line, 1
+        grader.setup, grader.busy, grader.lock = line, 1, lock
         _GRADERS[key] = grader
         return grader
 
@@ -182,8 +192,7 @@ def plugin_name(template: dict[str, Any]) -> str:
 
 def grade_task(name: str, student: str, data: bytes, settings: dict[str, Any]) -> dict[str, Any]:
     """Grade one submission on a worker, with the template of the plugin ``name``; returns plain data only
-    (str, numbers, bytes, lists and dicts of them: the client reads replies with msgpack, never pickle), an
-    error as ``{"error": ...}``."""
+    (str, numbers, bytes, lists and dicts of them), an error as ``{"error": ...}``."""
     started = time.perf_counter()
     try:
         from distributed import get_worker
@@ -252,10 +261,7 @@ def connect(scheduler: str) -> Any:
     except ImportError as err:
         raise RuntimeError("--scheduler needs Dask: pip install 'course_utils[instructor]'") from err
     try:
-        # replies are read with msgpack only: a worker (if one were ever changed) cannot send this process
-        # a pickle, which would run code as it is read
-        client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False,
-                        deserializers=["msgpack", "error"])
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as err:
         raise RuntimeError(f"could not reach the Dask scheduler at {scheduler}: {err}") from err
     try:
@@ -349,7 +355,8 @@ def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool 
     if settings["sandbox"] == "none" and not throwaway:
         raise ValueError(f"--sandbox none with --scheduler: {UNSANDBOXED_CLUSTER}")
     template = make_template(grader)
-    name = plugin_name(template)
+    run = uuid.uuid4().hex[:8]
+    name = f"{plugin_name(template)}-{run}"  # each run its own: another run's end does not remove it
     client = connect(scheduler)
     try:
         try:
@@ -360,8 +367,11 @@ def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool 
         if status:
             status(f"Dask cluster at {scheduler}: {len(workers)} worker(s), {sum(workers.values())} thread(s); a "
                    f"submission whose worker dies is graded again at most {retries} times")
+            for address, threads in workers.items():
+                if threads > 1:
+                    status(f"warning: the worker at {address} has {threads} threads: when it dies, the "
+                           f"submissions it grades are all held responsible (start workers with --nthreads 1)")
         client.register_plugin(TemplatePlugin(template), name=name)
-        run = uuid.uuid4().hex[:8]
         seen: set[tuple[Any, str]] = set()  # (worker host, its sandbox and limits), said once each
         client_env = worker_environment()
 
@@ -376,8 +386,8 @@ def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool 
                 status(f"on {result['worker']}: {setup}")
                 status(differences(client_env, result["environment"], result["worker"]))
 
-        def no_sandbox(err: BaseException) -> RuntimeError:
-            return RuntimeError(
+        def no_sandbox(err: Any) -> SandboxMissing:
+            return SandboxMissing(
                 f"a worker cannot sandbox the student's kernel ({err}). The run stops here; every result "
                 "graded so far is recorded, and a rerun goes on from there. Install bubblewrap on that "
                 f"worker or remove it from the cluster ({UNSANDBOXED_CLUSTER})")
@@ -467,6 +477,8 @@ def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool 
                     # what the cluster added: scheduling, shipping the submission and the graded notebook back
                     overhead = time.perf_counter() - sent.pop(student) - result.pop("task_seconds")
                     result["dask_ms"] = round(1000 * overhead, 1)
+            except SandboxMissing:
+                raise
             except CancelledError as err:
                 attempts[student] = attempts.get(student, 0) + 1
                 if attempts[student] <= RETRIES + 1:  # not the student's doing: again

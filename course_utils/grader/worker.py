@@ -50,7 +50,7 @@ def _die_with_parent() -> None:
     import threading
     import time
 
-    parent = os.getppid()
+    parent = int(os.environ.get("COURSE_GRADE_PARENT") or os.getppid())  # (it may be gone already)
 
     def watch() -> None:
         while os.getppid() == parent:
