@@ -1,13 +1,13 @@
 """Grading on a Dask cluster: ``course-grade autograde A --scheduler ADDRESS``.
 
 The instructor's process (the *client*) connects to a ``dask scheduler`` and sends it one task per
-submission. A task carries the submission's bytes; the assignment's *template* (its source notebook with
-the hidden tests, and the release made from it by the client) travels as a worker plugin
+submission. A task carries the submission's bytes; the assignment's *template* (its source notebook with the
+hidden tests, and the release made from it by the client) travels as a worker plugin
 (:class:`TemplatePlugin`), which the scheduler keeps and gives to each worker once, also to one that joins or
-is restarted later, so that no worker's death loses it. On a worker, :func:`grade_task` grades the
-submission exactly as a local run does (a :class:`~course_utils.grader.autograde.Grader` with its
-checker processes, the student's kernel in the same sandbox and limits) and returns plain data: the scores, status and reason, the graded
-notebook's bytes and the worker's environment for the receipt. Workers never touch the gradebook or the
+is restarted later, so that no worker's death loses it. On a worker, :func:`grade_task` grades the submission
+exactly as a local run does (a :class:`~course_utils.grader.autograde.Grader` with its checker processes, the
+student's kernel in the same sandbox and limits) and returns plain data: the scores, status and reason, the
+graded notebook's bytes and the worker's environment for the receipt. Workers never touch the gradebook or the
 course folder; the client records every result (:mod:`.record`), one at a time, as they arrive.
 
 Faults:
