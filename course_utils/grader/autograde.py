@@ -262,13 +262,14 @@ def autograde(course: Path, assignment: str, jobs: int = 1, timeout: int = 60, w
 
     Raises:
         PreflightError: the instructor's solution fails through the grader (nothing is recorded).
+        RuntimeError: ``sandbox="none"`` with a ``scheduler`` and not ``throwaway_cluster``.
     """
     from course_utils.grader import receipt
 
     if scheduler is not None and sandbox == "none" and not throwaway_cluster:
         from course_utils.grader.cluster import UNSANDBOXED_CLUSTER
 
-        raise ValueError(f"sandbox 'none' with a scheduler: {UNSANDBOXED_CLUSTER} (use sandbox='auto')")
+        raise RuntimeError(f"--sandbox none with --scheduler: {UNSANDBOXED_CLUSTER}")
     record.ensure_in_gradebook(course, assignment)
     chosen = list(students) if students else record.collected_students(course, assignment)
     env, source = receipt.environment(course), receipt.source_hash(course, assignment)
@@ -299,7 +300,7 @@ def autograde(course: Path, assignment: str, jobs: int = 1, timeout: int = 60, w
             else:
                 from course_utils.grader import cluster
 
-                graded = cluster.grade(grader, todo, scheduler, preflight, status, throwaway_cluster)
+                graded = cluster.grade(grader, todo, scheduler, preflight, status)
             with contextlib.closing(graded):
                 for result in graded:
                     # the environment the score came from: a worker's own, on a cluster

@@ -67,11 +67,17 @@ def settings_of(grader: Any) -> dict[str, Any]:
             "memory": grader.memory, "max_mb": grader.max_mb, "limits": grader.limits}
 
 
+def _discard(grader: Any) -> None:
+    """Stop a worker's Grader and remove its folder (the template, the hidden tests), then its lock."""
+    grader.close()
+    shutil.rmtree(grader.root.parent, ignore_errors=True)
+    grader.lock.close()
+
+
 def _close_all() -> None:
     with _LOCK:
         for grader in _GRADERS.values():
-            grader.close()
-            shutil.rmtree(grader.root.parent, ignore_errors=True)
+            _discard(grader)
         _GRADERS.clear()
 
 
@@ -146,10 +152,7 @@ def _worker_grader(template: dict[str, Any], settings: dict[str, Any]) -> Any:
             atexit.register(_close_all)
             _remove_stale_folders()
         for old in [k for k, g in _GRADERS.items() if not g.busy][:max(0, len(_GRADERS) + 1 - KEPT_GRADERS)]:
-            previous = _GRADERS.pop(old)  # the least recently used of those grading nothing now
-            previous.close()
-            shutil.rmtree(previous.root.parent, ignore_errors=True)
-            previous.lock.close()
+            _discard(_GRADERS.pop(old))  # the least recently used of those grading nothing now
         a = template["assignment"]
         base, lock = _locked_folder()  # short: Unix socket paths are limited to 107 bytes
         course = base / "course"
@@ -183,11 +186,6 @@ class TemplatePlugin(WorkerPlugin):
 
     def __init__(self, template: dict[str, Any]) -> None:
         self.template = template
-        self.name = plugin_name(template)
-
-
-def plugin_name(template: dict[str, Any]) -> str:
-    return f"course-grade-template-{template['sha256'][:16]}"
 
 
 def grade_task(name: str, student: str, data: bytes, settings: dict[str, Any]) -> dict[str, Any]:
@@ -328,17 +326,16 @@ UNSANDBOXED_CLUSTER = (
 
 
 def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool = True,
-          status: Any = None, throwaway: bool = False) -> Iterator[dict[str, Any]]:
+          status: Any = None) -> Iterator[dict[str, Any]]:
     """The results of ``students`` graded on the Dask cluster at ``scheduler``, as they finish.
 
     ``grader`` is the client's own Grader: it supplies the release, the settings and the empty result; it
     grades nothing here. Every worker must sandbox the kernel with bubblewrap: a worker that cannot stops
     the run (:class:`SandboxMissing`), because an unsandboxed kernel on a cluster reaches the scheduler.
-    For the same reason a Grader whose sandbox is "none" is refused, unless ``throwaway`` says that the
-    cluster is discarded after the run (a test's LocalCluster that a submission is meant to break).
+    A Grader whose sandbox is "none" grades unsandboxed: :func:`~course_utils.grader.autograde.autograde`
+    allows that only for a throwaway cluster.
 
     Raises:
-        ValueError: the sandbox is "none" and the cluster is not a throwaway one.
         PreflightError: the instructor's solution, graded on a worker, does not score full marks.
         RuntimeError: the cluster cannot be used (see :func:`connect`), or a worker cannot sandbox.
     """
@@ -352,11 +349,10 @@ def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool 
     a = grader.assignment
     settings = settings_of(grader)
     settings["sandbox"] = "none" if grader.sandbox == "none" else "bwrap"
-    if settings["sandbox"] == "none" and not throwaway:
-        raise ValueError(f"--sandbox none with --scheduler: {UNSANDBOXED_CLUSTER}")
     template = make_template(grader)
     run = uuid.uuid4().hex[:8]
-    name = f"{plugin_name(template)}-{run}"  # each run its own: another run's end does not remove it
+    # each run its own plugin: another run's end does not remove it
+    name = f"course-grade-template-{template['sha256'][:16]}-{run}"
     client = connect(scheduler)
     try:
         try:
@@ -392,35 +388,38 @@ def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool 
                 "graded so far is recorded, and a rerun goes on from there. Install bubblewrap on that "
                 f"worker or remove it from the cluster ({UNSANDBOXED_CLUSTER})")
 
+        def failed(student: str, why: Any) -> dict[str, Any]:
+            """A result for a submission the grader, not the student, failed on (a rerun grades it again)."""
+            return grader._empty(student) | {"status": "crashed", "detail": f"grading failed: {str(why)[:300]}"}
+
         def outcome(future: Any, student: str) -> dict[str, Any]:
             """The result of a finished task (its worker's reply, checked), or the reason there is none.
 
             Raises:
                 CancelledError: the task was cancelled on the scheduler.
-                RuntimeError: its worker cannot sandbox (the run stops).
+                SandboxMissing: its worker cannot sandbox (the run stops).
             """
             try:
                 reply = future.result()
             except CancelledError:
                 raise
-            except Exception as err:  # noqa: BLE001 - the scheduler's reason, read as text (no pickle)
+            except Exception as err:  # noqa: BLE001 - the scheduler says why, as text
                 try:
                     why = str(client.run_on_scheduler(_exception_text, future.key))
                 except Exception:  # noqa: BLE001
-                    why = f"{type(err).__name__}: {str(err)[:300]}"
+                    why = f"{type(err).__name__}: {err}"
                 if "KilledWorker" in why:
                     why = (f"the worker process ended each time it graded this submission ({RETRIES + 1} "
                            "workers; a rerun grades it again)")
-                return grader._empty(student) | {"status": "crashed", "detail": f"grading failed: {why[:300]}"}
+                return failed(student, why)
             if isinstance(reply, dict) and reply.get("sandbox_missing"):
                 raise no_sandbox(str(reply.get("error"))[:500])
             if isinstance(reply, dict) and "error" in reply:
-                return grader._empty(student) | {"status": "crashed",
-                                                 "detail": f"grading failed: {str(reply['error'])[:300]}"}
+                return failed(student, reply["error"])
             try:
                 result = checked(reply, student, grader)
             except ValueError as err:
-                return grader._empty(student) | {"status": "crashed", "detail": f"grading failed: {err}"}
+                return failed(student, err)
             say_setup(result)
             return result
 
@@ -440,7 +439,6 @@ def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool 
             else:
                 raise RuntimeError(f"the preflight was lost on the cluster {RETRIES + 1} times")
             check_preflight(a, result, f" on a worker ({result.get('worker', '?')})")
-            say_setup(result)
 
         queue = list(students)
         futures: dict[Any, str] = {}
@@ -485,11 +483,9 @@ def grade(grader: Any, students: Sequence[str], scheduler: str, preflight: bool 
                     queue.insert(0, student)
                     yield from top_up()
                     continue
-                result = grader._empty(student) | {
-                    "status": "crashed", "detail": f"grading failed: {type(err).__name__}: {str(err)[:300]}"}
+                result = failed(student, f"{type(err).__name__}: {err}")
             except Exception as err:  # noqa: BLE001 - one submission never stops the class
-                result = grader._empty(student) | {
-                    "status": "crashed", "detail": f"grading failed: {type(err).__name__}: {str(err)[:300]}"}
+                result = failed(student, f"{type(err).__name__}: {err}")
             finally:
                 future.release()
             data = result.pop("graded_bytes", None)
